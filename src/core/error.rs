@@ -1,0 +1,147 @@
+//! The one error type of the crate, with the contract's error codes.
+//!
+//! Backends build these through the constructors here (and, for IndexedDB, through
+//! `indexeddb::error_map`), so every code means the same thing everywhere.
+
+use std::fmt;
+
+/// Why an operation failed: the contract's closed set of codes, stable across releases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The id names no stored attachment (malformed ids included, for `get`).
+    NotFound,
+    /// Bytes exist but their metadata row does not (a torn write from an older version or by hand).
+    MissingMeta,
+    /// A stored metadata or manifest row could not be decoded.
+    MetadataDecode,
+    /// The write-ahead intent could not be recorded, so the bytes were not written.
+    ManifestRecordFailed,
+    /// The storage quota was exceeded; nothing of the failed write was kept.
+    QuotaExceeded,
+    /// A caller passed a bad argument (malformed media type, wrong type from JavaScript, ...).
+    InvalidInput,
+    /// The store was closed (by `close()` or because another connection upgraded the database).
+    Closed,
+    /// Any other failure of the underlying storage.
+    Backend,
+}
+
+impl ErrorCode {
+    /// The code's contract name (`"NotFound"`, ...), as JavaScript sees it in `error.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "NotFound",
+            Self::MissingMeta => "MissingMeta",
+            Self::MetadataDecode => "MetadataDecode",
+            Self::ManifestRecordFailed => "ManifestRecordFailed",
+            Self::QuotaExceeded => "QuotaExceeded",
+            Self::InvalidInput => "InvalidInput",
+            Self::Closed => "Closed",
+            Self::Backend => "Backend",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed store, manifest or sweep operation.
+#[derive(Clone)]
+pub struct AttachmentStoreError {
+    code: ErrorCode,
+    message: String,
+    /// The underlying JavaScript value (usually a `DOMException`), kept for `error.cause`.
+    #[cfg(target_arch = "wasm32")]
+    js_cause: Option<wasm_bindgen::JsValue>,
+}
+
+impl AttachmentStoreError {
+    /// An error with `code` and a human-readable `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            #[cfg(target_arch = "wasm32")]
+            js_cause: None,
+        }
+    }
+
+    /// `NotFound` for `id`.
+    pub fn not_found(id: impl fmt::Display) -> Self {
+        Self::new(ErrorCode::NotFound, format!("no attachment {id}"))
+    }
+
+    /// `InvalidInput` with `message`.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
+
+    /// `Closed`.
+    pub fn closed() -> Self {
+        Self::new(ErrorCode::Closed, "the attachment store is closed")
+    }
+
+    /// `Backend` with `message`.
+    pub fn backend(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Backend, message)
+    }
+
+    /// The same error with another code, keeping message and cause; used where the step that
+    /// failed decides the code (a failed intent write is `ManifestRecordFailed`).
+    pub fn with_code(mut self, code: ErrorCode) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// The same error with `context: ` before its message.
+    pub fn context(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    /// The contract's code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// What went wrong, for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Attaches the JavaScript value that caused this error.
+    #[cfg(target_arch = "wasm32")]
+    pub fn with_js_cause(mut self, cause: wasm_bindgen::JsValue) -> Self {
+        self.js_cause = Some(cause);
+        self
+    }
+
+    /// The JavaScript value that caused this error, if any (a `DOMException` from IndexedDB).
+    #[cfg(target_arch = "wasm32")]
+    pub fn js_cause(&self) -> Option<&wasm_bindgen::JsValue> {
+        self.js_cause.as_ref()
+    }
+}
+
+impl fmt::Debug for AttachmentStoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachmentStoreError")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl fmt::Display for AttachmentStoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for AttachmentStoreError {}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = AttachmentStoreError> = std::result::Result<T, E>;

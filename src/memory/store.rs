@@ -1,0 +1,91 @@
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use super::{InMemoryAttachmentManifest, Lifetime};
+use crate::core::error::Result;
+use crate::core::id::{content_id, AttachmentId};
+use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta, AttachmentRef, StoredAttachment};
+use crate::session::SessionScopedAttachmentStore;
+use crate::store::{AttachmentStore, AttachmentStorePersistence};
+
+type Entries = BTreeMap<AttachmentId, (AttachmentMeta, Arc<[u8]>)>;
+
+/// An ephemeral store in memory. Clones are handles to the same data.
+///
+/// It carries its own [`InMemoryAttachmentManifest`] ([`Self::manifest`]) so it offers the same
+/// `session` shortcut as the IndexedDB store.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryAttachmentStore {
+    entries: Arc<Mutex<Entries>>,
+    manifest: InMemoryAttachmentManifest,
+    lifetime: Lifetime,
+}
+
+impl InMemoryAttachmentStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The manifest that goes with this store.
+    pub fn manifest(&self) -> InMemoryAttachmentManifest {
+        self.manifest.clone()
+    }
+
+    /// A session-scoped view of this store and its manifest.
+    pub fn session(&self, session_id: &str) -> Result<SessionScopedAttachmentStore<Self, InMemoryAttachmentManifest>> {
+        SessionScopedAttachmentStore::new(self.clone(), self.manifest(), session_id)
+    }
+
+    /// Makes every later call on this store (all its handles) fail `Closed`.
+    pub fn close(&self) {
+        self.lifetime.close();
+    }
+
+    fn entries(&self) -> Result<MutexGuard<'_, Entries>> {
+        self.lifetime.check_open()?;
+        // A panic while holding the lock cannot leave the map half-written (each change is one
+        // insert or remove), so a poisoned lock is still consistent.
+        Ok(self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+#[async_trait(?Send)]
+impl AttachmentStore for InMemoryAttachmentStore {
+    async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        let id = content_id(bytes);
+        let reference = meta.into_ref(id.clone(), bytes.len() as u64);
+        let mut entries = self.entries()?;
+        let stored_bytes = match entries.get(&id) {
+            Some((_, existing)) => Arc::clone(existing),
+            None => Arc::from(bytes),
+        };
+        entries.insert(id, (reference.clone(), stored_bytes));
+        Ok(reference)
+    }
+
+    async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
+        let entries = self.entries()?;
+        let (meta, bytes) = entries.get(id).ok_or_else(|| crate::AttachmentStoreError::not_found(id))?;
+        Ok(StoredAttachment { meta: meta.clone(), bytes: bytes.to_vec() })
+    }
+
+    async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
+        Ok(self.entries()?.get(id).map(|(meta, _)| meta.clone()))
+    }
+
+    async fn list(&self) -> Result<Vec<AttachmentRef>> {
+        Ok(self.entries()?.values().map(|(meta, _)| meta.clone()).collect())
+    }
+
+    async fn delete(&self, id: &AttachmentId) -> Result<()> {
+        self.entries()?.remove(id);
+        Ok(())
+    }
+
+    fn persistence(&self) -> AttachmentStorePersistence {
+        AttachmentStorePersistence::Ephemeral
+    }
+}

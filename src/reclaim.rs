@@ -1,0 +1,55 @@
+//! The host-called reclaim sweep.
+
+use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::sweep_rules::AttachmentReclamationReport;
+use crate::manifest::AttachmentManifest;
+use crate::store::AttachmentStore;
+
+/// Optional controls for [`reclaim_orphaned_attachments`].
+#[derive(Default)]
+pub struct ReclaimOptions<'a> {
+    /// Called after each row with `(done, total)`, and once with `(0, total)` before the first.
+    pub on_progress: Option<&'a mut dyn FnMut(u64, u64)>,
+    /// Checked before each row; when it returns true the sweep stops and fails with
+    /// [`ReclaimOptions::ABORTED`]. Rows already handled stay handled.
+    pub is_aborted: Option<&'a dyn Fn() -> bool>,
+}
+
+impl ReclaimOptions<'_> {
+    /// The message of the `Backend` error an aborted sweep fails with.
+    pub const ABORTED: &'static str = "the reclaim sweep was aborted";
+}
+
+/// Reclaims what sessions intended but never committed before `older_than_epoch_ms`.
+///
+/// For each row `list_uncommitted(older_than_epoch_ms)` returns: forget the row, and delete the
+/// bytes unless another row of the same attachment is committed or newer than the threshold. Each
+/// row is re-checked at the moment it is handled ([`AttachmentStore::reclaim_step`]); where manifest
+/// and bytes share a database the re-check and the deletes are one transaction, so a commit from
+/// another tab or worker can never be lost.
+///
+/// Nothing runs in the background: the host decides when to call this.
+pub async fn reclaim_orphaned_attachments(
+    manifest: &dyn AttachmentManifest,
+    store: &dyn AttachmentStore,
+    older_than_epoch_ms: i64,
+    mut options: ReclaimOptions<'_>,
+) -> Result<AttachmentReclamationReport> {
+    let candidates = manifest.list_uncommitted(older_than_epoch_ms).await?;
+    let total = candidates.len() as u64;
+    let mut report = AttachmentReclamationReport { scanned_intent_count: total, ..Default::default() };
+    let mut progress = |done: u64| {
+        if let Some(callback) = options.on_progress.as_mut() {
+            callback(done, total);
+        }
+    };
+    progress(0);
+    for (index, listed) in candidates.iter().enumerate() {
+        if options.is_aborted.is_some_and(|aborted| aborted()) {
+            return Err(AttachmentStoreError::backend(ReclaimOptions::ABORTED));
+        }
+        report.record(store.reclaim_step(manifest, listed, older_than_epoch_ms).await?);
+        progress(index as u64 + 1);
+    }
+    Ok(report)
+}

@@ -1,0 +1,3 @@
+//! Test support for backends (feature `testing`).
+
+pub mod conformance;
