@@ -63,3 +63,6 @@ pub use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
 #[cfg(target_arch = "wasm32")]
 pub use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -79,8 +79,7 @@ pub trait AttachmentStore {
         bytes: &[u8],
         meta: AttachmentCreateMeta,
     ) -> Result<AttachmentRef> {
-        manifest.record_intent(intent).await.map_err(intent_failure)?;
-        self.put(bytes, meta).await
+        put_with_intent_in_steps(self, manifest, intent, bytes, meta).await
     }
 
     /// One sweep step for `listed`: re-reads that attachment's rows, then forgets rows and deletes
@@ -92,20 +91,42 @@ pub trait AttachmentStore {
         listed: &AttachmentManifestEntry,
         older_than_epoch_ms: i64,
     ) -> Result<SweepStepOutcome> {
+        reclaim_step_in_steps(self, manifest, listed, older_than_epoch_ms).await
+    }
+}
+
+/// The default [`AttachmentStore::put_with_intent`]: intent first, then bytes, in two steps.
+pub(crate) async fn put_with_intent_in_steps<S: AttachmentStore + ?Sized>(
+    store: &S,
+    manifest: &dyn AttachmentManifest,
+    intent: &AttachmentIntent,
+    bytes: &[u8],
+    meta: AttachmentCreateMeta,
+) -> Result<AttachmentRef> {
+    manifest.record_intent(intent).await.map_err(intent_failure)?;
+    store.put(bytes, meta).await
+}
+
+/// The default [`AttachmentStore::reclaim_step`], through the traits' own methods (not atomic).
+pub(crate) async fn reclaim_step_in_steps<S: AttachmentStore + ?Sized>(
+    store: &S,
+    manifest: &dyn AttachmentManifest,
+    listed: &AttachmentManifestEntry,
+    older_than_epoch_ms: i64,
+) -> Result<SweepStepOutcome> {
         let current = manifest.entries_for(&listed.attachment_id).await?;
         let plan = plan_sweep_step(listed, &current, older_than_epoch_ms);
         let mut deleted_bytes = None;
         if plan.delete_bytes {
-            deleted_bytes = self.head(&listed.attachment_id).await?.map(|meta| meta.byte_len);
+            deleted_bytes = store.head(&listed.attachment_id).await?.map(|meta| meta.byte_len);
         }
         for (session_id, attachment_id) in &plan.forget {
             manifest.forget(attachment_id, Some(session_id)).await?;
         }
         if plan.delete_bytes {
-            self.delete(&listed.attachment_id).await?;
+            store.delete(&listed.attachment_id).await?;
         }
         Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
-    }
 }
 
 /// A failed intent write is `ManifestRecordFailed`, unless its own code says more (the caller's

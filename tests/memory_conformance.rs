@@ -1,4 +1,5 @@
 //! The conformance suite over the memory backend, plain and wrapped in a session-scoped store.
+#![cfg(not(target_arch = "wasm32"))]
 
 use web_attachments::testing::conformance::{run_all, ConformanceHarness};
 use web_attachments::{InMemoryAttachmentManifest, InMemoryAttachmentStore, Result, SessionScopedAttachmentStore};

@@ -2,6 +2,7 @@
 //! re-intents by other sessions and sweeps, where other operations also run *between* a sweep's
 //! listing and its steps (as other tabs and workers do). After every operation no committed
 //! attachment has lost its bytes; after every complete sweep no aged orphan is left.
+#![cfg(not(target_arch = "wasm32"))]
 
 use futures::executor::block_on;
 use proptest::prelude::*;

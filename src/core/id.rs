@@ -145,7 +145,7 @@ pub(crate) fn truncate_for_message(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -124,7 +124,7 @@ pub fn select_uncommitted<'a>(
     selected
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::content_id;

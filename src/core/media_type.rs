@@ -110,7 +110,7 @@ impl<'de> Deserialize<'de> for MediaType {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -76,7 +76,7 @@ impl AttachmentReclamationReport {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::core::manifest_rules::{apply_intent, AttachmentIntent};

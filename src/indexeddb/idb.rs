@@ -1,0 +1,443 @@
+//! The one module that touches raw IndexedDB requests and transactions.
+//!
+//! Everything else goes through [`Database::run`], which hands a live [`Tx`] to an async body and
+//! resolves only on the transaction's `complete` event (or fails on `abort`). Request futures issue
+//! their request when created (so several can be in flight at once) and are woken from the
+//! request's own event, which keeps the transaction active: bodies must await nothing but requests
+//! of their `Tx` (hash and validate before `run`).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Event, IdbDatabase, IdbFactory, IdbIndex, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbVersionChangeEvent};
+
+use super::error_map::js_error;
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `IDBDatabase`, bound here for `transaction(stores, mode, options)`: web-sys gates the
+    /// options (durability) behind unstable APIs; engines that do not know an option ignore it.
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type DatabaseWithOptions;
+
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(this: &DatabaseWithOptions, stores: &Array, mode: &str, options: &JsValue) -> std::result::Result<IdbTransaction, JsValue>;
+}
+
+/// How a transaction writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `readonly`.
+    Read,
+    /// `readwrite` with the engine's default durability (Chromium: `relaxed`).
+    Write,
+    /// `readwrite` with `durability: "strict"`: flushed to disk before `complete`.
+    WriteStrict,
+}
+
+/// A callback-to-future bridge: one listener on several `on<event>` properties of a target,
+/// detached again when the future is dropped (so no dropped closure is ever invoked).
+struct EventFuture {
+    state: Rc<RefCell<EventState>>,
+    target: JsValue,
+    events: &'static [&'static str],
+    _listener: Closure<dyn FnMut(Event)>,
+}
+
+#[derive(Default)]
+struct EventState {
+    outcome: Option<std::result::Result<JsValue, JsValue>>,
+    waker: Option<Waker>,
+}
+
+impl EventFuture {
+    /// Listens for `events` on `target`; `settle` turns an event into the outcome, or `None` to
+    /// keep waiting.
+    fn listen(
+        target: &JsValue,
+        events: &'static [&'static str],
+        mut settle: impl FnMut(&Event) -> Option<std::result::Result<JsValue, JsValue>> + 'static,
+    ) -> Self {
+        let state = Rc::new(RefCell::new(EventState::default()));
+        let shared = Rc::clone(&state);
+        let listener = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            if let Some(outcome) = settle(&event) {
+                let mut state = shared.borrow_mut();
+                state.outcome.get_or_insert(outcome);
+                if let Some(waker) = state.waker.take() {
+                    waker.wake();
+                }
+            }
+        });
+        for event in events {
+            let _ = Reflect::set(target, &JsValue::from_str(&format!("on{event}")), listener.as_ref());
+        }
+        Self { state, target: target.clone(), events, _listener: listener }
+    }
+
+    fn ready(outcome: std::result::Result<JsValue, JsValue>) -> Self {
+        let state = Rc::new(RefCell::new(EventState { outcome: Some(outcome), waker: None }));
+        Self { state, target: JsValue::UNDEFINED, events: &[], _listener: Closure::new(|_: Event| {}) }
+    }
+}
+
+impl Future for EventFuture {
+    type Output = std::result::Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.state.borrow_mut();
+        match state.outcome.take() {
+            Some(outcome) => Poll::Ready(outcome),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for EventFuture {
+    fn drop(&mut self) {
+        for event in self.events {
+            let _ = Reflect::set(&self.target, &JsValue::from_str(&format!("on{event}")), &JsValue::NULL);
+        }
+    }
+}
+
+/// A request in flight: resolves with `request.result`, or fails with `request.error`.
+pub(crate) struct Request {
+    inner: EventFuture,
+    context: &'static str,
+}
+
+impl Request {
+    fn issue(issued: std::result::Result<IdbRequest, JsValue>, context: &'static str) -> Self {
+        let inner = match issued {
+            Ok(request) => {
+                let source = request.clone();
+                EventFuture::listen(&request, &["success", "error"], move |event| {
+                    Some(match event.type_().as_str() {
+                        "success" => source.result(),
+                        _ => Err(source.error().ok().flatten().map_or(JsValue::NULL, JsValue::from)),
+                    })
+                })
+            }
+            Err(thrown) => EventFuture::ready(Err(thrown)),
+        };
+        Self { inner, context }
+    }
+}
+
+impl Future for Request {
+    type Output = Result<JsValue>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let context = self.context;
+        Pin::new(&mut self.inner).poll(cx).map(|outcome| outcome.map_err(|error| js_error(error, context)))
+    }
+}
+
+/// A live transaction, lent to the body of [`Database::run`].
+pub(crate) struct Tx {
+    raw: IdbTransaction,
+    done: EventFuture,
+    closed: Rc<Cell<bool>>,
+}
+
+impl Tx {
+    /// An object store of this transaction.
+    pub(crate) fn store(&self, name: &str) -> Result<Store> {
+        self.raw.object_store(name).map(Store).map_err(|error| js_error(error, "opening an object store"))
+    }
+
+    async fn finish(self) -> Result<()> {
+        let closed = Rc::clone(&self.closed);
+        match self.done.await {
+            Ok(_) => Ok(()),
+            Err(_) if closed.get() => Err(AttachmentStoreError::closed()),
+            Err(error) => Err(js_error(error, "the transaction was aborted")),
+        }
+    }
+}
+
+/// An object store inside a transaction. Reads return a [`Request`] to await; writes are issued
+/// and left to the transaction (a failed write aborts it, and [`Database::run`] reports that).
+pub(crate) struct Store(IdbObjectStore);
+
+impl Store {
+    pub(crate) fn get(&self, key: &JsValue) -> Request {
+        Request::issue(self.0.get(key), "reading")
+    }
+
+    pub(crate) fn get_all(&self) -> Request {
+        Request::issue(self.0.get_all(), "listing")
+    }
+
+    pub(crate) fn count(&self, key: &JsValue) -> Request {
+        Request::issue(self.0.count_with_key(key), "counting")
+    }
+
+    pub(crate) fn put(&self, value: &JsValue, key: Option<&JsValue>) -> Result<()> {
+        let issued = match key {
+            Some(key) => self.0.put_with_key(value, key),
+            None => self.0.put(value),
+        };
+        issued.map(drop).map_err(|error| js_error(error, "writing"))
+    }
+
+    pub(crate) fn delete(&self, key: &JsValue) -> Result<()> {
+        self.0.delete(key).map(drop).map_err(|error| js_error(error, "deleting"))
+    }
+
+    pub(crate) fn index(&self, name: &str) -> Result<Index> {
+        self.0.index(name).map(Index).map_err(|error| js_error(error, "opening an index"))
+    }
+}
+
+/// An index inside a transaction.
+pub(crate) struct Index(IdbIndex);
+
+impl Index {
+    pub(crate) fn get_all(&self, query: &JsValue) -> Request {
+        Request::issue(self.0.get_all_with_key(query), "reading an index")
+    }
+
+    pub(crate) fn get_all_keys(&self, query: &JsValue) -> Request {
+        Request::issue(self.0.get_all_keys_with_key(query), "reading an index")
+    }
+}
+
+/// An open connection. Closed when `close` is called, when another connection asks for a newer
+/// version (`versionchange`: we step aside instead of blocking it), when the engine closes it, or
+/// when the last handle is dropped. After that every transaction fails `Closed`.
+pub(crate) struct Database {
+    raw: IdbDatabase,
+    name: String,
+    closed: Rc<Cell<bool>>,
+    _on_lost: Closure<dyn FnMut(Event)>,
+}
+
+/// Brings a database from `old_version` to the current schema inside the upgrade transaction.
+pub(crate) type Upgrade = fn(&IdbDatabase, &IdbTransaction, u32) -> std::result::Result<(), JsValue>;
+
+impl Database {
+    /// Opens (creating or upgrading) database `name` at `version`.
+    pub(crate) async fn open(name: &str, version: u32, upgrade: Upgrade) -> Result<Rc<Self>> {
+        let request = factory()?.open_with_u32(name, version).map_err(|error| js_error(error, "opening the database"))?;
+        let failed_upgrade: Rc<RefCell<Option<JsValue>>> = Rc::default();
+        let failure = Rc::clone(&failed_upgrade);
+        let on_upgrade = Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |event: IdbVersionChangeEvent| {
+            let Some(request) = event.target().and_then(|target| target.dyn_into::<IdbOpenDbRequest>().ok()) else { return };
+            let (Ok(db), Some(tx)) = (request.result(), request.transaction()) else { return };
+            if let Err(error) = upgrade(db.unchecked_ref(), &tx, event.old_version() as u32) {
+                *failure.borrow_mut() = Some(error);
+                let _ = tx.abort();
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        // `blocked` (an older connection elsewhere has not closed yet) keeps us waiting, as the
+        // platform intends; our own connections close on `versionchange`.
+        let opened = Request::issue(Ok(request.clone().unchecked_into()), "opening the database").await;
+        request.set_onupgradeneeded(None);
+        if let Some(error) = failed_upgrade.borrow_mut().take() {
+            return Err(js_error(error, "upgrading the database schema"));
+        }
+        let raw: IdbDatabase = opened?.unchecked_into();
+
+        let closed = Rc::new(Cell::new(false));
+        let (flag, connection) = (Rc::clone(&closed), raw.clone());
+        let on_lost = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            flag.set(true);
+            connection.close();
+        });
+        raw.set_onversionchange(Some(on_lost.as_ref().unchecked_ref()));
+        raw.set_onclose(Some(on_lost.as_ref().unchecked_ref()));
+        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, _on_lost: on_lost }))
+    }
+
+    /// The database's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Closes the connection (pending transactions still finish).
+    pub(crate) fn close(&self) {
+        self.closed.set(true);
+        self.raw.close();
+    }
+
+    /// Fails `Closed` once the connection is gone.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.get() {
+            Err(AttachmentStoreError::closed())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `body` in a transaction over `stores`, resolving once the transaction has committed.
+    /// If `body` fails the transaction is aborted, so none of its writes land.
+    pub(crate) async fn run<T>(&self, stores: &[&str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let tx = self.begin(stores, mode)?;
+        match body(&tx).await {
+            Ok(value) => tx.finish().await.map(|()| value),
+            Err(error) => {
+                let _ = tx.raw.abort();
+                match tx.finish().await {
+                    // A full disk often shows only on the transaction, the request just says "aborted".
+                    Err(aborted) if aborted.code() == ErrorCode::QuotaExceeded => Err(aborted),
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    fn begin(&self, stores: &[&str], mode: Mode) -> Result<Tx> {
+        self.check_open()?;
+        let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
+        let (mode_name, durability) = match mode {
+            Mode::Read => ("readonly", None),
+            Mode::Write => ("readwrite", None),
+            Mode::WriteStrict => ("readwrite", Some("strict")),
+        };
+        let options = js_sys::Object::new();
+        if let Some(durability) = durability {
+            let _ = Reflect::set(&options, &"durability".into(), &durability.into());
+        }
+        let raw = self
+            .raw
+            .unchecked_ref::<DatabaseWithOptions>()
+            .transaction_with_options(&names, mode_name, &options)
+            .map_err(|error| js_error(error, "starting a transaction"))?;
+        let done = EventFuture::listen(&raw, &["complete", "abort"], {
+            let raw = raw.clone();
+            move |event| {
+                Some(match event.type_().as_str() {
+                    "complete" => Ok(JsValue::UNDEFINED),
+                    _ => Err(raw.error().map_or_else(|| JsValue::from_str("AbortError"), JsValue::from)),
+                })
+            }
+        });
+        Ok(Tx { raw, done, closed: Rc::clone(&self.closed) })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.raw.close();
+    }
+}
+
+/// Deletes database `name` (resolves once no connection holds it open).
+pub(crate) async fn delete_database(name: &str) -> Result<()> {
+    let request = factory()?.delete_database(name).map_err(|error| js_error(error, "deleting the database"))?;
+    Request::issue(Ok(request.unchecked_into()), "deleting the database").await.map(drop)
+}
+
+/// `indexedDB` from the global scope, so windows and workers alike work.
+fn factory() -> Result<IdbFactory> {
+    let global = js_sys::global();
+    match Reflect::get(&global, &"indexedDB".into()) {
+        Ok(value) if !value.is_undefined() && !value.is_null() => Ok(value.unchecked_into()),
+        _ => Err(AttachmentStoreError::backend("IndexedDB is not available in this JavaScript environment")),
+    }
+}
+
+/// A `[sessionId, attachmentId]`-style compound key or any array value.
+pub(crate) fn array_of(values: &[&str]) -> JsValue {
+    values.iter().map(|value| JsValue::from_str(value)).collect::<Array>().into()
+}
+
+/// `IDBKeyRange.upperBound(value)` (inclusive).
+pub(crate) fn at_most(value: f64) -> Result<JsValue> {
+    web_sys::IdbKeyRange::upper_bound(&JsValue::from_f64(value)).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::indexeddb::schema::{self, META};
+
+    async fn fresh(tag: &str) -> Rc<Database> {
+        let name = format!("idb-{tag}-{}-{}", js_sys::Date::now(), js_sys::Math::random());
+        Database::open(&name, schema::VERSION, schema::upgrade).await.unwrap()
+    }
+
+    fn meta_row(id: &str) -> JsValue {
+        let row = js_sys::Object::new();
+        Reflect::set(&row, &"id".into(), &id.into()).unwrap();
+        row.into()
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_failing_body_aborts_every_write_of_its_transaction() {
+        let db = fresh("abort").await;
+        let outcome: Result<()> = db
+            .run(&[META], Mode::Write, async |tx| {
+                tx.store(META)?.put(&meta_row("written-then-aborted"), None)?;
+                Err(AttachmentStoreError::invalid_input("the body changed its mind"))
+            })
+            .await;
+        assert_eq!(outcome.unwrap_err().message(), "the body changed its mind");
+        let found = db.run(&[META], Mode::Read, async |tx| tx.store(META)?.get(&"written-then-aborted".into()).await).await.unwrap();
+        assert!(found.is_undefined(), "the aborted write must not land");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_failing_request_fails_the_transaction() {
+        let db = fresh("request-error").await;
+        // `meta` is keyed by `id`; a row without one is a DataError, thrown when the request is made.
+        let outcome = db.run(&[META], Mode::Write, async |tx| tx.store(META)?.put(&js_sys::Object::new(), None)).await;
+        let error = outcome.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Backend);
+        assert!(error.message().contains("DataError"), "{error}");
+        assert!(db.run(&[META], Mode::Read, async |tx| tx.store(META)?.get_all().await).await.is_ok(), "the connection stays usable");
+    }
+
+    #[wasm_bindgen_test]
+    async fn awaiting_anything_but_requests_ends_the_transaction_with_a_clear_error() {
+        let db = fresh("inactive").await;
+        let outcome = db
+            .run(&[META], Mode::Write, async |tx| {
+                let store = tx.store(META)?;
+                let timer = js_sys::Promise::new(&mut |resolve, _| {
+                    let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap();
+                    set_timeout.unchecked_into::<js_sys::Function>().call2(&JsValue::NULL, &resolve, &JsValue::from(10)).unwrap();
+                });
+                wasm_bindgen_futures::JsFuture::from(timer).await.unwrap();
+                store.put(&meta_row("too-late"), None)
+            })
+            .await;
+        let error = outcome.unwrap_err();
+        assert!(error.message().contains("TransactionInactiveError") && error.message().contains("awaited something other"), "{error}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn transactions_on_a_closed_connection_fail_closed() {
+        let db = fresh("closed").await;
+        db.close();
+        let error = db.run(&[META], Mode::Read, async |tx| tx.store(META)?.get_all().await).await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Closed);
+    }
+
+    #[wasm_bindgen_test]
+    fn dom_exceptions_map_to_contract_codes_and_keep_their_cause() {
+        use crate::indexeddb::error_map::js_error;
+        let exception = |name: &str| JsValue::from(web_sys::DomException::new_with_message_and_name("detail", name).unwrap());
+        let quota = js_error(exception("QuotaExceededError"), "writing");
+        assert_eq!(quota.code(), ErrorCode::QuotaExceeded);
+        assert_eq!(Reflect::get(quota.js_cause().unwrap(), &"name".into()).unwrap(), "QuotaExceededError");
+        assert_eq!(js_error(exception("InvalidStateError"), "x").code(), ErrorCode::Closed);
+        assert_eq!(js_error(exception("UnknownError"), "x").code(), ErrorCode::Backend);
+        assert_eq!(js_error(JsValue::from_str("AbortError"), "x").message(), "IndexedDB failed x: AbortError");
+    }
+}

@@ -1,0 +1,76 @@
+use std::rc::Rc;
+
+use async_trait::async_trait;
+
+use super::idb::{Database, Mode};
+use super::schema::MANIFEST;
+use super::tables;
+use crate::core::clock::now_epoch_ms;
+use crate::core::error::Result;
+use crate::core::id::AttachmentId;
+use crate::core::manifest_rules::{apply_commit, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::manifest::AttachmentManifest;
+
+/// The manifest in an [`super::IndexedDbAttachmentStore`]'s database (get it with
+/// `store.manifest()`); shares the store's connection.
+#[derive(Clone)]
+pub struct IndexedDbAttachmentManifest {
+    db: Rc<Database>,
+}
+
+impl IndexedDbAttachmentManifest {
+    pub(crate) fn new(db: Rc<Database>) -> Self {
+        Self { db }
+    }
+
+    /// Closes the shared connection (the store's too); later calls fail `Closed`.
+    pub fn close(&self) {
+        self.db.close();
+    }
+}
+
+#[async_trait(?Send)]
+impl AttachmentManifest for IndexedDbAttachmentManifest {
+    async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
+        intent.validate()?;
+        self.db.run(&[MANIFEST], Mode::Write, async |tx| tables::record_intent(tx, intent).await).await
+    }
+
+    /// Written with strict durability: a commit is the promise that the attachment is kept.
+    async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        validate_session_id(session_id)?;
+        self.db.check_open()?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let now = now_epoch_ms();
+        self.db
+            .run(&[MANIFEST], Mode::WriteStrict, async |tx| {
+                for id in ids {
+                    let existing = tables::read_row(tx, session_id, id).await?;
+                    if let Some(committed) = existing.and_then(|row| apply_commit(&row, now)) {
+                        tables::write_row(tx, &committed)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
+        let rows = self.db.run(&[MANIFEST], Mode::Read, async |tx| tables::rows_intended_by(tx, older_than_epoch_ms).await).await?;
+        Ok(select_uncommitted(&rows, older_than_epoch_ms))
+    }
+
+    async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
+        self.db.run(&[MANIFEST], Mode::Write, async |tx| tables::delete_rows(tx, attachment_id, session_id).await).await
+    }
+
+    async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
+        self.db.run(&[MANIFEST], Mode::Read, async |tx| tables::rows_of(tx, attachment_id).await).await
+    }
+
+    fn colocation(&self) -> Option<String> {
+        Some(format!("indexeddb:{}", self.db.name()))
+    }
+}

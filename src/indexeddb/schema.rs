@@ -1,0 +1,47 @@
+//! The database layout and how to reach it from any earlier version.
+//!
+//! Version 1:
+//! - `bytes`: out-of-line key = attachment id, value = an exact-length `ArrayBuffer`.
+//! - `meta`: key path `id`, value = the attachment's metadata (camelCase, as JavaScript sees it).
+//! - `manifest`: key path `[sessionId, attachmentId]`, with indexes `byAttachment`
+//!   (`attachmentId`) and `byIntentAt` (`intentAtEpochMs`).
+//!
+//! To change the layout: bump [`VERSION`] and add a step to [`upgrade`] that brings version N-1 to
+//! N. A fresh database runs every step in order; an existing one runs only the missing ones.
+
+use wasm_bindgen::JsValue;
+use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTransaction};
+
+use super::idb::array_of;
+
+/// The schema version this library writes.
+pub(crate) const VERSION: u32 = 1;
+
+/// Object store of attachment bytes.
+pub(crate) const BYTES: &str = "bytes";
+/// Object store of attachment metadata.
+pub(crate) const META: &str = "meta";
+/// Object store of manifest rows.
+pub(crate) const MANIFEST: &str = "manifest";
+/// Index of `MANIFEST` by `attachmentId`.
+pub(crate) const BY_ATTACHMENT: &str = "byAttachment";
+/// Index of `MANIFEST` by `intentAtEpochMs`.
+pub(crate) const BY_INTENT_AT: &str = "byIntentAt";
+
+/// Runs inside the `versionchange` transaction of an open that found `old_version` (0 when new).
+pub(crate) fn upgrade(db: &IdbDatabase, _tx: &IdbTransaction, old_version: u32) -> Result<(), JsValue> {
+    if old_version < 1 {
+        db.create_object_store(BYTES)?;
+        let meta = IdbObjectStoreParameters::new();
+        meta.set_key_path(&JsValue::from_str("id"));
+        db.create_object_store_with_optional_parameters(META, &meta)?;
+        let manifest = IdbObjectStoreParameters::new();
+        manifest.set_key_path(&array_of(&["sessionId", "attachmentId"]));
+        let rows = db.create_object_store_with_optional_parameters(MANIFEST, &manifest)?;
+        let non_unique = IdbIndexParameters::new();
+        non_unique.set_unique(false);
+        rows.create_index_with_str_and_optional_parameters(BY_ATTACHMENT, "attachmentId", &non_unique)?;
+        rows.create_index_with_str_and_optional_parameters(BY_INTENT_AT, "intentAtEpochMs", &non_unique)?;
+    }
+    Ok(())
+}

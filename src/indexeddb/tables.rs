@@ -1,0 +1,137 @@
+//! Typed reads and writes of the three object stores inside one transaction. Store and manifest
+//! both build on these, so the one-transaction fast paths reuse exactly the same row handling.
+
+use js_sys::{Array, ArrayBuffer, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::idb::{array_of, Tx};
+use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST};
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
+use crate::core::id::AttachmentId;
+use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::meta::AttachmentMeta;
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new())
+        .map_err(|error| AttachmentStoreError::backend(format!("encoding a row: {error}")))
+}
+
+fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|error| AttachmentStoreError::new(ErrorCode::MetadataDecode, format!("a stored {what} row cannot be read: {error}")))
+}
+
+fn rows_from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<Vec<T>> {
+    value.unchecked_into::<Array>().iter().map(|row| from_js(row, what)).collect()
+}
+
+fn id_key(id: &AttachmentId) -> JsValue {
+    JsValue::from_str(id.as_str())
+}
+
+fn row_key(session_id: &str, id: &AttachmentId) -> JsValue {
+    array_of(&[session_id, id.as_str()])
+}
+
+/// Bytes are stored as an exact-length `ArrayBuffer` (never a view, which would store its whole
+/// underlying buffer, nor a `Blob`, which some engines store unreliably).
+fn bytes_to_js(bytes: &[u8]) -> JsValue {
+    Uint8Array::from(bytes).buffer().into()
+}
+
+fn bytes_from_js(value: &JsValue) -> Result<Vec<u8>> {
+    if value.is_instance_of::<ArrayBuffer>() {
+        Ok(Uint8Array::new(value).to_vec())
+    } else {
+        Err(AttachmentStoreError::backend("stored bytes are not an ArrayBuffer"))
+    }
+}
+
+/// The metadata of `id`, if any.
+pub(crate) async fn read_meta(tx: &Tx, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
+    let value = tx.store(META)?.get(&id_key(id)).await?;
+    if value.is_undefined() {
+        Ok(None)
+    } else {
+        from_js(value, "metadata").map(Some)
+    }
+}
+
+/// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`.
+pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Option<AttachmentMeta>, Option<Vec<u8>>)> {
+    let bytes_request = tx.store(BYTES)?.get(&id_key(id));
+    let meta = read_meta(tx, id).await?;
+    let bytes = bytes_request.await?;
+    let bytes = if bytes.is_undefined() { None } else { Some(bytes_from_js(&bytes)?) };
+    Ok((meta, bytes))
+}
+
+/// Every attachment's metadata, ordered by id.
+pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
+    rows_from_js(tx.store(META)?.get_all().await?, "metadata")
+}
+
+/// Writes metadata, and the bytes unless that content is already stored (same id, same bytes).
+pub(crate) async fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &[u8]) -> Result<()> {
+    let key = id_key(&meta.id);
+    let bytes_store = tx.store(BYTES)?;
+    let present = bytes_store.count(&key).await?.as_f64().unwrap_or(0.0) > 0.0;
+    if !present {
+        bytes_store.put(&bytes_to_js(bytes), Some(&key))?;
+    }
+    tx.store(META)?.put(&to_js(meta)?, None)
+}
+
+/// Deletes the bytes and metadata of `id`.
+pub(crate) fn delete_attachment(tx: &Tx, id: &AttachmentId) -> Result<()> {
+    let key = id_key(id);
+    tx.store(BYTES)?.delete(&key)?;
+    tx.store(META)?.delete(&key)
+}
+
+/// That session's row for `id`, if any.
+pub(crate) async fn read_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Result<Option<AttachmentManifestEntry>> {
+    let value = tx.store(MANIFEST)?.get(&row_key(session_id, id)).await?;
+    if value.is_undefined() {
+        Ok(None)
+    } else {
+        from_js(value, "manifest").map(Some)
+    }
+}
+
+/// Writes a manifest row (insert or replace).
+pub(crate) fn write_row(tx: &Tx, row: &AttachmentManifestEntry) -> Result<()> {
+    tx.store(MANIFEST)?.put(&to_js(row)?, None)
+}
+
+/// Records `intent` by the manifest rule (refresh, keep any commit).
+pub(crate) async fn record_intent(tx: &Tx, intent: &AttachmentIntent) -> Result<()> {
+    let existing = read_row(tx, &intent.session_id, &intent.attachment_id).await?;
+    write_row(tx, &apply_intent(existing.as_ref(), intent))
+}
+
+/// Every row of `id`, whatever its session.
+pub(crate) async fn rows_of(tx: &Tx, id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
+    rows_from_js(tx.store(MANIFEST)?.index(BY_ATTACHMENT)?.get_all(&id_key(id)).await?, "manifest")
+}
+
+/// Rows with `intentAtEpochMs <= at_most`, committed or not.
+pub(crate) async fn rows_intended_by(tx: &Tx, at_most: i64) -> Result<Vec<AttachmentManifestEntry>> {
+    let range = super::idb::at_most(at_most as f64)?;
+    rows_from_js(tx.store(MANIFEST)?.index(super::schema::BY_INTENT_AT)?.get_all(&range).await?, "manifest")
+}
+
+/// Deletes that session's row for `id`, or every row of `id`.
+pub(crate) async fn delete_rows(tx: &Tx, id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
+    let rows = tx.store(MANIFEST)?;
+    match session_id {
+        Some(session_id) => rows.delete(&row_key(session_id, id)),
+        None => {
+            let keys = rows.index(BY_ATTACHMENT)?.get_all_keys(&id_key(id)).await?;
+            keys.unchecked_into::<Array>().iter().try_for_each(|key| rows.delete(&key))
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! IndexedDB in a real browser (Chromium, Firefox, WebKit through WebDriver): the conformance suite
+//! and what only a real engine shows (several connections, `versionchange`, stored layout).
+#![cfg(target_arch = "wasm32")]
+
+use futures::future::join;
+use js_sys::{Array, ArrayBuffer, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_attachments::indexeddb::SCHEMA_VERSION;
+use web_attachments::testing::conformance::{run_all, ConformanceHarness};
+use web_attachments::{
+    content_id, reclaim_orphaned_attachments, AttachmentCreateMeta, AttachmentIntent, AttachmentManifest, AttachmentStore,
+    ErrorCode, IndexedDbAttachmentManifest, IndexedDbAttachmentStore, ReclaimOptions, Result, SessionScopedAttachmentStore,
+};
+use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", js_sys::Date::now(), (js_sys::Math::random() * 1e9) as u64)
+}
+
+fn meta(media_type: &str) -> AttachmentCreateMeta {
+    AttachmentCreateMeta::new(media_type).unwrap()
+}
+
+struct Idb;
+
+#[async_trait::async_trait(?Send)]
+impl ConformanceHarness for Idb {
+    type Store = IndexedDbAttachmentStore;
+    type Manifest = IndexedDbAttachmentManifest;
+
+    async fn fresh(&mut self) -> Result<(Self::Store, Self::Manifest)> {
+        let store = IndexedDbAttachmentStore::open(&unique("conformance")).await?;
+        let manifest = store.manifest();
+        Ok((store, manifest))
+    }
+
+    async fn reopen(&mut self, store: Self::Store, manifest: Self::Manifest) -> Result<Option<(Self::Store, Self::Manifest)>> {
+        let name = store.name().to_owned();
+        store.close();
+        drop((store, manifest));
+        let store = IndexedDbAttachmentStore::open(&name).await?;
+        let manifest = store.manifest();
+        Ok(Some((store, manifest)))
+    }
+
+    fn close(&self, store: &Self::Store, _: &Self::Manifest) {
+        store.close();
+    }
+}
+
+struct SessionOverIdb;
+
+#[async_trait::async_trait(?Send)]
+impl ConformanceHarness for SessionOverIdb {
+    type Store = SessionScopedAttachmentStore<IndexedDbAttachmentStore, IndexedDbAttachmentManifest>;
+    type Manifest = IndexedDbAttachmentManifest;
+
+    async fn fresh(&mut self) -> Result<(Self::Store, Self::Manifest)> {
+        let store = IndexedDbAttachmentStore::open(&unique("conformance-session")).await?;
+        Ok((store.session("conformance")?, store.manifest()))
+    }
+
+    async fn reopen(&mut self, store: Self::Store, manifest: Self::Manifest) -> Result<Option<(Self::Store, Self::Manifest)>> {
+        let name = store.inner().name().to_owned();
+        store.inner().close();
+        drop((store, manifest));
+        let store = IndexedDbAttachmentStore::open(&name).await?;
+        Ok(Some((store.session("conformance")?, store.manifest())))
+    }
+
+    fn close(&self, store: &Self::Store, _: &Self::Manifest) {
+        store.inner().close();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn indexeddb_store_conforms() {
+    run_all(&mut Idb).await;
+}
+
+#[wasm_bindgen_test]
+async fn session_scoped_indexeddb_store_conforms() {
+    run_all(&mut SessionOverIdb).await;
+}
+
+#[wasm_bindgen_test]
+async fn data_survives_close_and_reopen() {
+    let name = unique("reopen");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let session = store.session("s").unwrap();
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let reference = session.put(&big, meta("application/pdf").with_label("report.pdf")).await.unwrap();
+    session.commit().await.unwrap();
+    store.close();
+    drop((session, store));
+
+    let reopened = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let stored = reopened.get(&reference.id).await.unwrap();
+    assert_eq!(stored.meta, reference);
+    assert!(stored.bytes == big, "bytes survive a reopen");
+    let rows = reopened.manifest().entries_for(&reference.id).await.unwrap();
+    assert!(rows.len() == 1 && rows[0].is_committed());
+}
+
+#[wasm_bindgen_test]
+async fn two_connections_see_each_others_writes() {
+    let name = unique("two-connections");
+    let (a, b) = (IndexedDbAttachmentStore::open(&name).await.unwrap(), IndexedDbAttachmentStore::open(&name).await.unwrap());
+    let reference = a.put(b"from a", meta("text/plain")).await.unwrap();
+    assert_eq!(b.get(&reference.id).await.unwrap().bytes, b"from a");
+    b.manifest().record_intent(&AttachmentIntent::new(reference.id.clone(), "b-session", 5)).await.unwrap();
+    assert_eq!(a.manifest().entries_for(&reference.id).await.unwrap().len(), 1);
+    b.delete(&reference.id).await.unwrap();
+    assert_eq!(a.head(&reference.id).await.unwrap(), None);
+    a.close();
+    assert_eq!(a.list().await.unwrap_err().code(), ErrorCode::Closed);
+    assert!(b.list().await.unwrap().is_empty(), "closing one connection leaves the other open");
+}
+
+/// The heart of the promise: a sweep on one connection while another connection (another tab or
+/// worker) re-puts and commits the same content. Whatever the interleaving, committed content
+/// keeps its bytes and the rest is reclaimed.
+#[wasm_bindgen_test]
+async fn sweep_racing_re_puts_and_commits_on_another_connection_loses_nothing() {
+    let name = unique("race");
+    let sweeper = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let other_tab = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    for round in 0..3 {
+        let contents: Vec<Vec<u8>> = (0..40).map(|i| format!("round {round} attachment {i}").into_bytes()).collect();
+        for bytes in &contents {
+            let intent = AttachmentIntent::new(content_id(bytes), "abandoned", 1_000);
+            sweeper.put_with_intent(&sweeper.manifest(), &intent, bytes, meta("text/plain")).await.unwrap();
+        }
+        let session = other_tab.session(&format!("live-{round}")).unwrap();
+        let racer = async {
+            let mut committed = Vec::new();
+            for bytes in contents.iter().step_by(2) {
+                session.put(bytes, meta("text/plain")).await.unwrap();
+                committed.extend(session.commit().await.unwrap());
+            }
+            committed
+        };
+        let manifest = sweeper.manifest();
+        let sweep = reclaim_orphaned_attachments(&manifest, &sweeper, 2_000, ReclaimOptions::default());
+        let (report, committed) = join(sweep, racer).await;
+        let report = report.unwrap();
+        assert_eq!(committed.len(), 20);
+        for id in &committed {
+            assert!(sweeper.get(id).await.is_ok() && other_tab.get(id).await.is_ok(), "round {round}: committed {id} lost");
+        }
+        for bytes in contents.iter().skip(1).step_by(2) {
+            assert_eq!(sweeper.get(&content_id(bytes)).await.unwrap_err().code(), ErrorCode::NotFound, "round {round}: orphan kept");
+        }
+        assert_eq!(report.scanned_intent_count, 40);
+        assert!(report.deleted_count >= 20 && report.deleted_count <= 40, "{report:?}");
+        assert!(sweeper.manifest().list_uncommitted(2_000).await.unwrap().is_empty());
+    }
+}
+
+async fn settle(request: &IdbRequest) -> std::result::Result<JsValue, JsValue> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    JsFuture::from(promise).await?;
+    request.result()
+}
+
+fn factory() -> IdbFactory {
+    Reflect::get(&js_sys::global(), &"indexedDB".into()).unwrap().unchecked_into()
+}
+
+/// A plain connection, as another library or a newer version of this one would open it.
+async fn raw_open(name: &str, version: u32) -> IdbDatabase {
+    let request: IdbOpenDbRequest = factory().open_with_u32(name, version).unwrap();
+    settle(&request).await.expect("raw open").unchecked_into()
+}
+
+async fn raw_put(db: &IdbDatabase, store: &str, value: &JsValue, key: Option<&str>) {
+    let tx = db.transaction_with_str_and_mode(store, web_sys::IdbTransactionMode::Readwrite).unwrap();
+    let object_store = tx.object_store(store).unwrap();
+    let request = match key {
+        Some(key) => object_store.put_with_key(value, &key.into()),
+        None => object_store.put(value),
+    };
+    settle(&request.unwrap()).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn versionchange_from_another_connection_closes_ours_cleanly() {
+    let name = unique("versionchange");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let reference = store.put(b"before the upgrade", meta("text/plain")).await.unwrap();
+    // A newer schema elsewhere: our connection must step aside, or this open would be blocked.
+    let newer = raw_open(&name, SCHEMA_VERSION + 1).await;
+    assert_eq!(store.get(&reference.id).await.unwrap_err().code(), ErrorCode::Closed);
+    assert_eq!(store.manifest().list_uncommitted(0).await.unwrap_err().code(), ErrorCode::Closed);
+    newer.close();
+    // Opening a database newer than this library understands fails clearly instead of hanging.
+    let error = IndexedDbAttachmentStore::open(&name).await.err().expect("a newer database is refused");
+    assert_eq!(error.code(), ErrorCode::Backend);
+    assert!(error.message().contains("VersionError") && error.js_cause().is_some(), "{error}");
+}
+
+#[wasm_bindgen_test]
+async fn delete_database_succeeds_while_our_connection_is_open() {
+    let name = unique("delete-database");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    store.put(b"doomed", meta("text/plain")).await.unwrap();
+    IndexedDbAttachmentStore::delete_database(&name).await.unwrap();
+    assert_eq!(store.list().await.unwrap_err().code(), ErrorCode::Closed);
+    let fresh = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    assert!(fresh.list().await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn bytes_are_stored_as_exact_length_array_buffers() {
+    let name = unique("layout");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let reference = store.put(&[7u8; 1000], meta("application/octet-stream")).await.unwrap();
+    store.close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    let tx = db.transaction_with_str("bytes").unwrap();
+    let value = settle(&tx.object_store("bytes").unwrap().get(&reference.id.as_str().into()).unwrap()).await.unwrap();
+    let buffer: ArrayBuffer = value.dyn_into().expect("an ArrayBuffer, not a view or Blob");
+    assert_eq!(buffer.byte_length(), 1000);
+    let tx = db.transaction_with_str("meta").unwrap();
+    let row = settle(&tx.object_store("meta").unwrap().get(&reference.id.as_str().into()).unwrap()).await.unwrap();
+    assert_eq!(Reflect::get(&row, &"mediaType".into()).unwrap(), "application/octet-stream");
+    assert!(!Reflect::has(&row, &"label".into()).unwrap(), "absent fields are absent, not null");
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn damaged_rows_give_typed_errors_and_leave_the_store_usable() {
+    let name = unique("damaged");
+    IndexedDbAttachmentStore::open(&name).await.unwrap().close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    let bytes_only = content_id(b"bytes without metadata");
+    raw_put(&db, "bytes", &Uint8Array::from(&b"bytes without metadata"[..]).buffer(), Some(bytes_only.as_str())).await;
+    let garbled = content_id(b"garbled");
+    let bad_meta = js_sys::Object::new();
+    Reflect::set(&bad_meta, &"id".into(), &garbled.as_str().into()).unwrap();
+    Reflect::set(&bad_meta, &"mediaType".into(), &"not a media type".into()).unwrap();
+    raw_put(&db, "meta", &bad_meta, None).await;
+    let bad_row = js_sys::Object::new();
+    Reflect::set(&bad_row, &"sessionId".into(), &"s".into()).unwrap();
+    Reflect::set(&bad_row, &"attachmentId".into(), &garbled.as_str().into()).unwrap();
+    Reflect::set(&bad_row, &"intentAtEpochMs".into(), &"yesterday".into()).unwrap();
+    raw_put(&db, "manifest", &bad_row, None).await;
+    db.close();
+
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    assert_eq!(store.get(&bytes_only).await.unwrap_err().code(), ErrorCode::MissingMeta);
+    assert_eq!(store.head(&garbled).await.unwrap_err().code(), ErrorCode::MetadataDecode);
+    assert_eq!(store.list().await.unwrap_err().code(), ErrorCode::MetadataDecode);
+    assert_eq!(store.manifest().entries_for(&garbled).await.unwrap_err().code(), ErrorCode::MetadataDecode);
+    // The damage is contained: the rest of the store still works, and deleting repairs it.
+    let fine = store.put(b"fine", meta("text/plain")).await.unwrap();
+    assert_eq!(store.get(&fine.id).await.unwrap().bytes, b"fine");
+    store.delete(&garbled).await.unwrap();
+    store.manifest().forget(&garbled, None).await.unwrap();
+    assert_eq!(store.list().await.unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn an_intent_that_does_not_name_the_bytes_is_rejected_and_writes_nothing() {
+    let store = IndexedDbAttachmentStore::open(&unique("mismatch")).await.unwrap();
+    let intent = AttachmentIntent::new(content_id(b"other"), "s", 1);
+    let error = store.put_with_intent(&store.manifest(), &intent, b"these", meta("text/plain")).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidInput);
+    assert!(store.list().await.unwrap().is_empty());
+    assert!(store.manifest().list_uncommitted(i64::MAX).await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn manifest_rows_are_keyed_by_session_and_attachment() {
+    let name = unique("keys");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let id = content_id(b"k");
+    store.manifest().record_intent(&AttachmentIntent::new(id.clone(), "s1", 1)).await.unwrap();
+    store.manifest().record_intent(&AttachmentIntent::new(id.clone(), "s2", 2)).await.unwrap();
+    store.manifest().record_intent(&AttachmentIntent::new(id.clone(), "s1", 3)).await.unwrap();
+    store.close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    let tx = db.transaction_with_str("manifest").unwrap();
+    let keys: Array = settle(&tx.object_store("manifest").unwrap().get_all_keys().unwrap()).await.unwrap().unchecked_into();
+    let keys: Vec<String> = keys.iter().map(|key| key.unchecked_into::<Array>().join(",").into()).collect();
+    assert_eq!(keys, [format!("s1,{id}"), format!("s2,{id}")]);
+    db.close();
+}
