@@ -41,9 +41,12 @@ if ! command -v geckodriver >/dev/null; then
   cargo install -q geckodriver
 fi
 
-if [ -f package-lock.json ] && [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
-  log "installing npm packages"
-  npm install --no-audit --no-fund --loglevel=error
-  touch node_modules
+# npm packages: install when node_modules is missing or older than the manifest or lock file.
+if grep -q '"\(dev\)\?[dD]ependencies"' package.json; then
+  stamp=node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+    log "installing npm packages"
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  fi
 fi
 log "ready"

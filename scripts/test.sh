@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test: native Rust (pure core, memory backend, property tests), then the wasm suites in
+# headless Chromium, Firefox and WebKit against real IndexedDB. Set-up first (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+bash scripts/setup.sh
+
+echo "== native: cargo test"
+cargo test --all-features
+
+# One browser at a time: wasm-bindgen-test-runner picks the driver from these variables.
+export WASM_BINDGEN_TEST_TIMEOUT=300
+run_browser() {
+  local label=$1; shift
+  echo "== wasm in $label"
+  env -u CHROMEDRIVER -u GECKODRIVER -u SAFARIDRIVER "$@" \
+    cargo test --target wasm32-unknown-unknown --all-features --lib --test browser
+}
+run_browser Chromium CHROMEDRIVER=/usr/bin/chromedriver
+run_browser Firefox GECKODRIVER="$(command -v geckodriver)"
+run_browser WebKit SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a
+echo "== all suites passed"
