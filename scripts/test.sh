@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: native Rust (pure core, memory backend, property tests), then the wasm suites in
-# headless Chromium, Firefox and WebKit against real IndexedDB. Set-up first (idempotent).
+# Every test: native Rust (pure core, memory backend, property tests), the wasm suites in
+# headless Chromium, Firefox and WebKit against real IndexedDB, then the npm package as a user
+# installs it (contract, reload, Vite, esbuild, TypeScript, demo). Set-up first (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -15,9 +16,12 @@ run_browser() {
   local label=$1; shift
   echo "== wasm in $label"
   env -u CHROMEDRIVER -u GECKODRIVER -u SAFARIDRIVER "$@" \
-    cargo test --target wasm32-unknown-unknown --all-features --lib --test browser
+    cargo test --target wasm32-unknown-unknown --features testing --lib --test browser
 }
 run_browser Chromium CHROMEDRIVER=/usr/bin/chromedriver
 run_browser Firefox GECKODRIVER="$(command -v geckodriver)"
 run_browser WebKit SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a
+echo "== npm package: build, pack, and test as installed (Chromium, Firefox, WebKit)"
+WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh
+xvfb-run -a node tests/js/run.mjs
 echo "== all suites passed"

@@ -48,6 +48,9 @@ pub mod indexeddb;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(all(feature = "js", target_arch = "wasm32"))]
+mod js;
+
 pub use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 pub use crate::core::id::{content_id, AttachmentId, ContentHasher};
 pub use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};

@@ -56,6 +56,23 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
         Ok(ids)
     }
 
+    /// Puts through `write`, which stores bytes hashing to `id` together with this session's
+    /// intent, then remembers `id` as pending. Every way of putting (Rust slices here, JavaScript
+    /// buffers in the JS layer) goes through this one path.
+    pub(crate) async fn put_via(
+        &self,
+        id: AttachmentId,
+        write: impl AsyncFnOnce(&S, &M, &AttachmentIntent) -> Result<AttachmentRef>,
+    ) -> Result<AttachmentRef> {
+        let intent = AttachmentIntent::new(id, self.session_id.clone(), now_epoch_ms());
+        let reference = write(&self.inner, &self.manifest, &intent).await?;
+        let mut pending = self.pending();
+        if !pending.contains(&reference.id) {
+            pending.push(reference.id.clone());
+        }
+        Ok(reference)
+    }
+
     fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AttachmentId>> {
         self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -64,13 +81,7 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
 #[async_trait(?Send)]
 impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScopedAttachmentStore<S, M> {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        let intent = AttachmentIntent::new(content_id(bytes), self.session_id.clone(), now_epoch_ms());
-        let reference = self.inner.put_with_intent(&self.manifest, &intent, bytes, meta).await?;
-        let mut pending = self.pending();
-        if !pending.contains(&reference.id) {
-            pending.push(reference.id.clone());
-        }
-        Ok(reference)
+        self.put_via(content_id(bytes), async |inner, manifest, intent| inner.put_with_intent(manifest, intent, bytes, meta).await).await
     }
 
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {

@@ -13,7 +13,10 @@ use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::core::sweep_rules::{plan_sweep_step, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
-use crate::store::{put_with_intent_in_steps, reclaim_step_in_steps, AttachmentStore, AttachmentStorePersistence};
+use js_sys::ArrayBuffer;
+
+use crate::core::meta::AttachmentMeta;
+use crate::store::{intent_failure, reclaim_step_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// The database name [`IndexedDbAttachmentStore::open`] uses by default in the JavaScript API.
 pub const DEFAULT_DATABASE_NAME: &str = "web-attachments";
@@ -61,22 +64,62 @@ impl IndexedDbAttachmentStore {
     fn shares_database_with(&self, manifest: &dyn AttachmentManifest) -> bool {
         manifest.colocation() == self.colocation()
     }
+
+    /// Puts bytes that are already a JavaScript `ArrayBuffer` (exact length, held by no one else)
+    /// and whose SHA-256 is `id`, so they never need to enter wasm memory.
+    pub(crate) async fn put_buffer(&self, id: AttachmentId, bytes: &ArrayBuffer, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
+        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::write_attachment(tx, &reference, bytes).await).await?;
+        Ok(reference)
+    }
+
+    /// [`Self::put_buffer`] with `intent` recorded first: one transaction when `manifest` is in
+    /// this database, so bytes never exist without an intent row; two steps otherwise.
+    pub(crate) async fn put_buffer_with_intent(
+        &self,
+        manifest: &dyn AttachmentManifest,
+        intent: &AttachmentIntent,
+        id: AttachmentId,
+        bytes: &ArrayBuffer,
+        meta: AttachmentCreateMeta,
+    ) -> Result<AttachmentRef> {
+        intent.validate()?;
+        if id != intent.attachment_id {
+            return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {id}", intent.attachment_id)));
+        }
+        if !self.shares_database_with(manifest) {
+            manifest.record_intent(intent).await.map_err(intent_failure)?;
+            return self.put_buffer(id, bytes, meta).await;
+        }
+        let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
+        self.db
+            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
+                tables::record_intent(tx, intent).await?;
+                tables::write_attachment(tx, &reference, bytes).await
+            })
+            .await?;
+        Ok(reference)
+    }
+
+    /// Metadata and bytes, the bytes as the engine's fresh `ArrayBuffer` (no copy into wasm).
+    pub(crate) async fn get_buffer(&self, id: &AttachmentId) -> Result<(AttachmentMeta, ArrayBuffer)> {
+        match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id).await).await? {
+            (Some(meta), Some(bytes)) => Ok((meta, bytes)),
+            (None, Some(_)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
+            (_, None) => Err(AttachmentStoreError::not_found(id)),
+        }
+    }
 }
 
 #[async_trait(?Send)]
 impl AttachmentStore for IndexedDbAttachmentStore {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        let reference = meta.into_ref(content_id(bytes), bytes.len() as u64);
-        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::write_attachment(tx, &reference, bytes).await).await?;
-        Ok(reference)
+        self.put_buffer(content_id(bytes), &tables::bytes_to_buffer(bytes), meta).await
     }
 
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
-        match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id).await).await? {
-            (Some(meta), Some(bytes)) => Ok(StoredAttachment { meta, bytes }),
-            (None, Some(_)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
-            (_, None) => Err(AttachmentStoreError::not_found(id)),
-        }
+        let (meta, bytes) = self.get_buffer(id).await?;
+        Ok(StoredAttachment { meta, bytes: js_sys::Uint8Array::new(&bytes).to_vec() })
     }
 
     async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
@@ -108,22 +151,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         bytes: &[u8],
         meta: AttachmentCreateMeta,
     ) -> Result<AttachmentRef> {
-        if !self.shares_database_with(manifest) {
-            return put_with_intent_in_steps(self, manifest, intent, bytes, meta).await;
-        }
-        intent.validate()?;
-        let id = content_id(bytes);
-        if id != intent.attachment_id {
-            return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {id}", intent.attachment_id)));
-        }
-        let reference = meta.into_ref(id, bytes.len() as u64);
-        self.db
-            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
-                tables::record_intent(tx, intent).await?;
-                tables::write_attachment(tx, &reference, bytes).await
-            })
-            .await?;
-        Ok(reference)
+        self.put_buffer_with_intent(manifest, intent, content_id(bytes), &tables::bytes_to_buffer(bytes), meta).await
     }
 
     /// Re-check and deletes in one transaction over manifest, bytes and metadata when `manifest`

@@ -38,16 +38,12 @@ fn row_key(session_id: &str, id: &AttachmentId) -> JsValue {
 
 /// Bytes are stored as an exact-length `ArrayBuffer` (never a view, which would store its whole
 /// underlying buffer, nor a `Blob`, which some engines store unreliably).
-fn bytes_to_js(bytes: &[u8]) -> JsValue {
-    Uint8Array::from(bytes).buffer().into()
+pub(crate) fn bytes_to_buffer(bytes: &[u8]) -> ArrayBuffer {
+    Uint8Array::from(bytes).buffer()
 }
 
-fn bytes_from_js(value: &JsValue) -> Result<Vec<u8>> {
-    if value.is_instance_of::<ArrayBuffer>() {
-        Ok(Uint8Array::new(value).to_vec())
-    } else {
-        Err(AttachmentStoreError::backend("stored bytes are not an ArrayBuffer"))
-    }
+fn buffer_from_js(value: JsValue) -> Result<ArrayBuffer> {
+    value.dyn_into::<ArrayBuffer>().map_err(|_| AttachmentStoreError::backend("stored bytes are not an ArrayBuffer"))
 }
 
 /// The metadata of `id`, if any.
@@ -60,12 +56,13 @@ pub(crate) async fn read_meta(tx: &Tx, id: &AttachmentId) -> Result<Option<Attac
     }
 }
 
-/// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`.
-pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Option<AttachmentMeta>, Option<Vec<u8>>)> {
+/// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`. The buffer is the engine's
+/// fresh copy, so it can be handed to a caller as is.
+pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Option<AttachmentMeta>, Option<ArrayBuffer>)> {
     let bytes_request = tx.store(BYTES)?.get(&id_key(id));
     let meta = read_meta(tx, id).await?;
     let bytes = bytes_request.await?;
-    let bytes = if bytes.is_undefined() { None } else { Some(bytes_from_js(&bytes)?) };
+    let bytes = if bytes.is_undefined() { None } else { Some(buffer_from_js(bytes)?) };
     Ok((meta, bytes))
 }
 
@@ -74,13 +71,14 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
     rows_from_js(tx.store(META)?.get_all().await?, "metadata")
 }
 
-/// Writes metadata, and the bytes unless that content is already stored (same id, same bytes).
-pub(crate) async fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &[u8]) -> Result<()> {
+/// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds) unless that
+/// content is already stored (same id, same bytes).
+pub(crate) async fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
     let key = id_key(&meta.id);
     let bytes_store = tx.store(BYTES)?;
     let present = bytes_store.count(&key).await?.as_f64().unwrap_or(0.0) > 0.0;
     if !present {
-        bytes_store.put(&bytes_to_js(bytes), Some(&key))?;
+        bytes_store.put(bytes, Some(&key))?;
     }
     tx.store(META)?.put(&to_js(meta)?, None)
 }

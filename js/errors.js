@@ -1,0 +1,28 @@
+// The error class every rejection of web-attachments uses. It lives in plain JavaScript (wasm
+// cannot subclass Error) and is imported by the wasm glue, so there is exactly one class.
+
+/** The contract's error codes. */
+export const ERROR_CODES = Object.freeze([
+  "NotFound",
+  "MissingMeta",
+  "MetadataDecode",
+  "ManifestRecordFailed",
+  "QuotaExceeded",
+  "InvalidInput",
+  "Closed",
+  "Backend",
+]);
+
+/** A failed web-attachments operation; `code` says why, `cause` holds the underlying value. */
+export class AttachmentStoreError extends Error {
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = "AttachmentStoreError";
+    this.code = ERROR_CODES.includes(code) ? code : "Backend";
+  }
+}
+
+/** Called from wasm: builds the error with a cause only when there is one. */
+export function createAttachmentStoreError(code, message, cause) {
+  return new AttachmentStoreError(code, message, cause === undefined ? undefined : { cause });
+}

@@ -1,0 +1,284 @@
+/**
+ * web-attachments: a content-addressed attachment store with a write-ahead manifest.
+ *
+ * Attachments are addressed by the SHA-256 of their bytes. A session records an intent before its
+ * bytes land, commits the refs when it durably saves its own state, and a host-called reclaim
+ * sweep deletes bytes whose intents were never committed after a grace period.
+ */
+
+/** 64 lowercase hex characters: the SHA-256 of the bytes. `sha256:<id>` is accepted wherever an id is. */
+export type AttachmentId = string;
+
+/** What a caller says about bytes it puts. */
+export interface AttachmentCreateMeta {
+  /** A MIME type `type/subtype`; trimmed, lowercased, aliases normalised; parameters rejected. */
+  mediaType: string;
+  /** Pixel width (whole number). */
+  width?: number;
+  /** Pixel height (whole number). */
+  height?: number;
+  /** A caller-chosen label, e.g. the file name. */
+  label?: string;
+}
+
+/** A stored attachment's metadata. Absent optional fields are absent, never `null`. */
+export interface AttachmentRef {
+  id: AttachmentId;
+  mediaType: string;
+  byteLen: number;
+  width?: number;
+  height?: number;
+  label?: string;
+}
+
+/** The contract's name for a stored attachment's metadata (same shape as {@link AttachmentRef}). */
+export type AttachmentMeta = AttachmentRef;
+
+/** An attachment read back. `bytes` is a fresh array owned by the caller. */
+export interface StoredAttachment {
+  meta: AttachmentMeta;
+  bytes: Uint8Array;
+}
+
+/** What `recordIntent` takes. */
+export interface AttachmentIntent {
+  attachmentId: AttachmentId;
+  sessionId: string;
+  /** `sha256:<attachmentId>`. */
+  canonicalUri: string;
+  intentAtEpochMs: number;
+}
+
+/** One manifest row, keyed by `(sessionId, attachmentId)`. */
+export interface ManifestEntry extends AttachmentIntent {
+  committedAtEpochMs?: number;
+}
+
+/** What a reclaim sweep did. */
+export interface ReclamationReport {
+  /** Rows examined. */
+  scannedIntentCount: number;
+  /** Rows forgotten. */
+  reclaimedCount: number;
+  /** Attachments actually deleted. */
+  deletedCount: number;
+  /** Bytes of the attachments actually deleted. */
+  deletedBytes: number;
+}
+
+/** IndexedDB stores are `"durable"`, memory stores `"ephemeral"`. */
+export type AttachmentStorePersistence = "durable" | "ephemeral";
+
+/** Bytes a store accepts. Blobs are hashed in chunks; bytes passed in are copied. */
+export type AttachmentBytes = Uint8Array | ArrayBuffer | Blob;
+
+/** The methods a store implemented in JavaScript must have to be used with this package. */
+export interface AttachmentStoreLike {
+  put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  get(id: AttachmentId): Promise<StoredAttachment>;
+  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
+  list(): Promise<AttachmentRef[]>;
+  delete(id: AttachmentId): Promise<void>;
+  readonly persistence?: AttachmentStorePersistence;
+}
+
+/** The members every store of this package has. */
+export interface AttachmentStore extends AttachmentStoreLike {
+  /** Stores bytes under their SHA-256; a repeat put keeps the bytes and replaces the metadata. */
+  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  /** Rejects `NotFound` for an id that names nothing (malformed ids included). */
+  get(id: AttachmentId): Promise<StoredAttachment>;
+  /** Metadata only; no bytes are read. */
+  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
+  /** Every stored attachment, ordered by id. */
+  list(): Promise<AttachmentRef[]>;
+  /** Unconditional and idempotent (absent or malformed ids are fine). */
+  delete(id: AttachmentId): Promise<void>;
+  readonly persistence: AttachmentStorePersistence;
+  /** Releases the store; later calls reject `Closed`. */
+  close(): void;
+}
+
+/**
+ * The methods a manifest implemented in JavaScript must have. `entriesFor` goes beyond the four
+ * manifest rules: the reclaim sweep needs every row of a content (committed ones too) before it
+ * may delete shared bytes.
+ */
+export interface AttachmentManifestLike {
+  recordIntent(intent: AttachmentIntent): Promise<void>;
+  commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
+  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
+  forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
+  entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
+}
+
+/** The members every manifest of this package has. */
+export interface AttachmentManifest extends AttachmentManifestLike {
+  /** Inserts that session's row, or refreshes its intent time and URI; an existing commit is kept. */
+  recordIntent(intent: AttachmentIntent): Promise<void>;
+  /** Stamps `committedAtEpochMs = now` on that session's rows that have none; never inserts. */
+  commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
+  /** Rows with no commit and `intentAtEpochMs <= olderThanEpochMs`, oldest first. */
+  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
+  /** Drops that session's row, or every row of the id when `sessionId` is omitted. */
+  forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
+  /** Every row of an attachment, whatever its session. */
+  entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
+  /** Releases the manifest; later calls reject `Closed`. */
+  close(): void;
+}
+
+/** A durable store in IndexedDB (windows and workers). */
+export declare class IndexedDbAttachmentStore implements AttachmentStore {
+  private constructor();
+  /** Opens (creating or upgrading) the database; default name `"web-attachments"`. */
+  static open(name?: string): Promise<IndexedDbAttachmentStore>;
+  /** Deletes a database and everything in it. */
+  static deleteDatabase(name: string): Promise<void>;
+  /** The database name. */
+  readonly name: string;
+  /** The manifest in the same database. */
+  readonly manifest: IndexedDbAttachmentManifest;
+  /** A session-scoped view: intent, bytes and metadata are written in one transaction. */
+  session(sessionId: string): SessionScopedAttachmentStore;
+  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  get(id: AttachmentId): Promise<StoredAttachment>;
+  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
+  list(): Promise<AttachmentRef[]>;
+  delete(id: AttachmentId): Promise<void>;
+  readonly persistence: AttachmentStorePersistence;
+  close(): void;
+  /** Frees the wasm-side object (optional; the garbage collector does it too). */
+  free(): void;
+}
+
+/** The manifest in an {@link IndexedDbAttachmentStore}'s database. */
+export declare class IndexedDbAttachmentManifest implements AttachmentManifest {
+  private constructor();
+  recordIntent(intent: AttachmentIntent): Promise<void>;
+  commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
+  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
+  forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
+  entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
+  close(): void;
+  free(): void;
+}
+
+/** An ephemeral store in memory, with its own manifest. */
+export declare class MemoryAttachmentStore implements AttachmentStore {
+  constructor();
+  /** The manifest that goes with this store. */
+  readonly manifest: MemoryAttachmentManifest;
+  /** A session-scoped view over this store and its manifest. */
+  session(sessionId: string): SessionScopedAttachmentStore;
+  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  get(id: AttachmentId): Promise<StoredAttachment>;
+  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
+  list(): Promise<AttachmentRef[]>;
+  delete(id: AttachmentId): Promise<void>;
+  readonly persistence: AttachmentStorePersistence;
+  close(): void;
+  free(): void;
+}
+
+/** An ephemeral manifest in memory. */
+export declare class MemoryAttachmentManifest implements AttachmentManifest {
+  constructor();
+  recordIntent(intent: AttachmentIntent): Promise<void>;
+  commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
+  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
+  forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
+  entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
+  close(): void;
+  free(): void;
+}
+
+/**
+ * A store for one session: `put` records the session's intent before the bytes land and tracks
+ * the id as pending until {@link SessionScopedAttachmentStore.commit}. `get`, `head`, `list` and
+ * `delete` forward to the inner store.
+ */
+export declare class SessionScopedAttachmentStore implements AttachmentStore {
+  /** A session view over any store and manifest, JavaScript-implemented ones included. */
+  constructor(store: AttachmentStoreLike, manifest: AttachmentManifestLike, sessionId: string);
+  readonly sessionId: string;
+  /** Ids put through this view and not yet committed, in put order. */
+  pendingManifestCommitIds(): AttachmentId[];
+  /** Forgets ids from the pending list. */
+  markManifestCommitted(ids: readonly AttachmentId[]): void;
+  /** `commitRefs(sessionId, pending)`, then marks them committed; resolves with the ids. */
+  commit(): Promise<AttachmentId[]>;
+  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  get(id: AttachmentId): Promise<StoredAttachment>;
+  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
+  list(): Promise<AttachmentRef[]>;
+  delete(id: AttachmentId): Promise<void>;
+  readonly persistence: AttachmentStorePersistence;
+  close(): void;
+  free(): void;
+}
+
+/** Options of {@link reclaimOrphanedAttachments}. */
+export interface ReclaimOptions {
+  /** Stops the sweep between rows; it then rejects `Backend` with the signal's reason as `cause`. */
+  signal?: AbortSignal;
+  /** Called with `(0, total)` first, then after each row. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Forgets every row intended at or before `olderThanEpochMs` and never committed, and deletes its
+ * bytes unless another row of the same attachment is committed or newer. Never deletes a committed
+ * attachment: where manifest and bytes share a database each step is one transaction.
+ */
+export declare function reclaimOrphanedAttachments(
+  manifest: AttachmentManifestLike,
+  store: AttachmentStoreLike,
+  olderThanEpochMs: number,
+  options?: ReclaimOptions,
+): Promise<ReclamationReport>;
+
+/** The SHA-256 of bytes, as an {@link AttachmentId}. */
+export declare function contentId(bytes: Uint8Array | ArrayBuffer): AttachmentId;
+
+/** The SHA-256 of a Blob, read in chunks. */
+export declare function contentIdOf(blob: Blob): Promise<AttachmentId>;
+
+/** One attachment of an LLM request. */
+export interface LlmRequestAttachment {
+  mime: string;
+  data?: Uint8Array;
+  reference?: AttachmentRef;
+}
+
+/**
+ * For each `request.attachments` item with a `reference` and no (or empty) `data`, loads the bytes
+ * and sets `data` and `mime` (the stored media type). On failure (the first one rejects) nothing
+ * is changed. Resolves with the same request object.
+ */
+export declare function resolveLlmRequestAttachments<R extends { attachments: LlmRequestAttachment[] }>(
+  request: R,
+  store: AttachmentStoreLike,
+): Promise<R>;
+
+/** The contract's error codes. */
+export type ErrorCode =
+  | "NotFound"
+  | "MissingMeta"
+  | "MetadataDecode"
+  | "ManifestRecordFailed"
+  | "QuotaExceeded"
+  | "InvalidInput"
+  | "Closed"
+  | "Backend";
+
+/** Every code, for exhaustive handling. */
+export declare const ERROR_CODES: readonly ErrorCode[];
+
+/** Every rejection of this package. `cause` holds the underlying `DOMException` or value. */
+export declare class AttachmentStoreError extends Error {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown });
+  readonly name: "AttachmentStoreError";
+  readonly code: ErrorCode;
+  readonly cause?: unknown;
+}

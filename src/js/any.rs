@@ -1,0 +1,210 @@
+//! Any store or manifest JavaScript can hand us: one of ours, or one implemented in JavaScript.
+//!
+//! Our classes are recognised through a hidden method returning a fresh handle object; turning a
+//! handle back into Rust checks its class (`instanceof`), so a look-alike object cannot forge one.
+
+use std::rc::Rc;
+
+use async_trait::async_trait;
+use js_sys::{Function, Reflect, Uint8Array};
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen::prelude::*;
+
+use super::convert::JsBytes;
+use super::foreign::{JsManifest, JsStore};
+use crate::core::error::Result;
+use crate::core::id::AttachmentId;
+use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
+use crate::core::sweep_rules::SweepStepOutcome;
+use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
+use crate::manifest::AttachmentManifest;
+use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
+use crate::session::SessionScopedAttachmentStore;
+use crate::store::{intent_failure, AttachmentStore, AttachmentStorePersistence};
+
+/// The session-scoped store behind the JavaScript `SessionScopedAttachmentStore`.
+pub(crate) type JsSession = SessionScopedAttachmentStore<AnyStore, AnyManifest>;
+
+/// A store of any kind.
+#[derive(Clone)]
+pub(crate) enum AnyStore {
+    IndexedDb(IndexedDbAttachmentStore),
+    Memory(InMemoryAttachmentStore),
+    Session(Rc<JsSession>),
+    Js(JsStore),
+}
+
+/// A manifest of any kind.
+#[derive(Clone)]
+pub(crate) enum AnyManifest {
+    IndexedDb(IndexedDbAttachmentManifest),
+    Memory(InMemoryAttachmentManifest),
+    Js(JsManifest),
+}
+
+/// What our store classes hand out to be recognised (not part of the public API).
+#[wasm_bindgen]
+pub struct StoreHandle(AnyStore);
+
+/// What our manifest classes hand out to be recognised (not part of the public API).
+#[wasm_bindgen]
+pub struct ManifestHandle(AnyManifest);
+
+/// The hidden method names.
+pub(crate) const STORE_HANDLE_METHOD: &str = "__webAttachmentsStore";
+pub(crate) const MANIFEST_HANDLE_METHOD: &str = "__webAttachmentsManifest";
+
+fn handle_of(value: &JsValue, method: &str) -> Option<JsValue> {
+    let function: Function = Reflect::get(value, &JsValue::from_str(method)).ok()?.dyn_into().ok()?;
+    function.call0(value).ok()
+}
+
+impl AnyStore {
+    /// Ours, or a JavaScript-implemented store.
+    pub(crate) fn from_js(value: &JsValue) -> Result<Self> {
+        match handle_of(value, STORE_HANDLE_METHOD).and_then(|handle| StoreHandle::try_from_js_value(handle).ok()) {
+            Some(StoreHandle(store)) => Ok(store),
+            None => JsStore::new(value.clone()).map(Self::Js),
+        }
+    }
+
+    pub(crate) fn handle(&self) -> StoreHandle {
+        StoreHandle(self.clone())
+    }
+
+    /// Puts bytes that are still a JavaScript buffer; they enter wasm only for stores that live
+    /// there (memory).
+    pub(crate) async fn put_js(&self, bytes: &JsBytes, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        match self {
+            Self::IndexedDb(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await,
+            Self::Memory(store) => store.put(&bytes.to_vec(), meta).await,
+            Self::Session(session) => {
+                session
+                    .put_via(bytes.id.clone(), async |inner, manifest, intent| Box::pin(inner.put_js_with_intent(manifest, intent, bytes, meta)).await)
+                    .await
+            }
+            Self::Js(store) => store.put_view(&bytes.view(), &meta).await,
+        }
+    }
+
+    /// [`Self::put_js`] with the intent recorded first (in one transaction where possible).
+    pub(crate) async fn put_js_with_intent(&self, manifest: &AnyManifest, intent: &AttachmentIntent, bytes: &JsBytes, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        match self {
+            Self::IndexedDb(store) => store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await,
+            Self::Session(session) => Box::pin(session.inner().put_js_with_intent(manifest, intent, bytes, meta)).await,
+            Self::Memory(_) | Self::Js(_) => {
+                manifest.record_intent(intent).await.map_err(intent_failure)?;
+                self.put_js(bytes, meta).await
+            }
+        }
+    }
+
+    /// Metadata and bytes as a fresh JavaScript view the caller owns.
+    pub(crate) async fn get_js(&self, id: &AttachmentId) -> Result<(AttachmentRef, Uint8Array)> {
+        match self {
+            Self::IndexedDb(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
+            Self::Memory(store) => store.get(id).await.map(|stored| (stored.meta, Uint8Array::from(stored.bytes.as_slice()))),
+            Self::Session(session) => Box::pin(session.inner().get_js(id)).await,
+            Self::Js(store) => store.get_view(id).await,
+        }
+    }
+
+    /// Releases what the store holds; later calls fail `Closed`.
+    pub(crate) fn close(&self) {
+        match self {
+            Self::IndexedDb(store) => store.close(),
+            Self::Memory(store) => store.close(),
+            Self::Session(session) => session.inner().close(),
+            Self::Js(_) => {}
+        }
+    }
+}
+
+impl AnyManifest {
+    /// Ours, or a JavaScript-implemented manifest.
+    pub(crate) fn from_js(value: &JsValue) -> Result<Self> {
+        match handle_of(value, MANIFEST_HANDLE_METHOD).and_then(|handle| ManifestHandle::try_from_js_value(handle).ok()) {
+            Some(ManifestHandle(manifest)) => Ok(manifest),
+            None => JsManifest::new(value.clone()).map(Self::Js),
+        }
+    }
+
+    pub(crate) fn handle(&self) -> ManifestHandle {
+        ManifestHandle(self.clone())
+    }
+
+    pub(crate) fn close(&self) {
+        match self {
+            Self::IndexedDb(manifest) => manifest.close(),
+            Self::Memory(manifest) => manifest.close(),
+            Self::Js(_) => {}
+        }
+    }
+}
+
+/// `match` over every variant, binding the inner value.
+macro_rules! each {
+    ($value:expr, $inner:ident => $body:expr, $($variant:ident)|+) => {
+        match $value { $( Self::$variant($inner) => $body, )+ }
+    };
+}
+
+#[async_trait(?Send)]
+impl AttachmentStore for AnyStore {
+    async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        each!(self, s => s.put(bytes, meta).await, IndexedDb | Memory | Session | Js)
+    }
+    async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
+        each!(self, s => s.get(id).await, IndexedDb | Memory | Session | Js)
+    }
+    async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
+        each!(self, s => s.head(id).await, IndexedDb | Memory | Session | Js)
+    }
+    async fn list(&self) -> Result<Vec<AttachmentRef>> {
+        each!(self, s => s.list().await, IndexedDb | Memory | Session | Js)
+    }
+    async fn delete(&self, id: &AttachmentId) -> Result<()> {
+        each!(self, s => s.delete(id).await, IndexedDb | Memory | Session | Js)
+    }
+    fn persistence(&self) -> AttachmentStorePersistence {
+        each!(self, s => s.persistence(), IndexedDb | Memory | Session | Js)
+    }
+    fn pending_manifest_commit_ids(&self) -> Vec<AttachmentId> {
+        each!(self, s => s.pending_manifest_commit_ids(), IndexedDb | Memory | Session | Js)
+    }
+    fn mark_manifest_committed(&self, ids: &[AttachmentId]) {
+        each!(self, s => s.mark_manifest_committed(ids), IndexedDb | Memory | Session | Js)
+    }
+    fn colocation(&self) -> Option<String> {
+        each!(self, s => s.colocation(), IndexedDb | Memory | Session | Js)
+    }
+    async fn put_with_intent(&self, manifest: &dyn AttachmentManifest, intent: &AttachmentIntent, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        each!(self, s => s.put_with_intent(manifest, intent, bytes, meta).await, IndexedDb | Memory | Session | Js)
+    }
+    async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
+        each!(self, s => s.reclaim_step(manifest, listed, older_than_epoch_ms).await, IndexedDb | Memory | Session | Js)
+    }
+}
+
+#[async_trait(?Send)]
+impl AttachmentManifest for AnyManifest {
+    async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
+        each!(self, m => m.record_intent(intent).await, IndexedDb | Memory | Js)
+    }
+    async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        each!(self, m => m.commit_refs(session_id, ids).await, IndexedDb | Memory | Js)
+    }
+    async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
+        each!(self, m => m.list_uncommitted(older_than_epoch_ms).await, IndexedDb | Memory | Js)
+    }
+    async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
+        each!(self, m => m.forget(attachment_id, session_id).await, IndexedDb | Memory | Js)
+    }
+    async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
+        each!(self, m => m.entries_for(attachment_id).await, IndexedDb | Memory | Js)
+    }
+    fn colocation(&self) -> Option<String> {
+        each!(self, m => m.colocation(), IndexedDb | Memory | Js)
+    }
+}

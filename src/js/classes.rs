@@ -1,0 +1,362 @@
+//! The exported classes. Each method only converts and validates its arguments, then calls the
+//! shared implementation; rejections are `AttachmentStoreError`s.
+
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::any::{AnyManifest, AnyStore, JsSession, ManifestHandle, StoreHandle};
+use super::convert::{self, to_array, to_object, JsBytes};
+use super::error;
+use crate::core::error::{AttachmentStoreError, Result};
+use crate::indexeddb::DEFAULT_DATABASE_NAME;
+use crate::memory::InMemoryAttachmentStore;
+use crate::{AttachmentManifest, AttachmentStore};
+
+/// Runs `future` as a promise whose rejections are `AttachmentStoreError`s.
+pub(crate) fn promise(future: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    future_to_promise(async move { future.await.map_err(error::to_js) })
+}
+
+/// A synchronous result whose error is thrown as an `AttachmentStoreError`.
+pub(crate) fn thrown<T>(result: Result<T>) -> std::result::Result<T, JsValue> {
+    result.map_err(error::to_js)
+}
+
+// The store operations every store class shares.
+
+fn put(store: AnyStore, bytes: JsValue, meta: JsValue) -> Promise {
+    promise(async move {
+        let meta = convert::create_meta(&meta)?;
+        let bytes = JsBytes::read(&bytes).await?;
+        to_object(&store.put_js(&bytes, meta).await?)
+    })
+}
+
+fn get(store: AnyStore, id: JsValue) -> Promise {
+    promise(async move {
+        let Some(parsed) = convert::id_lookup(&id)? else {
+            return Err(AttachmentStoreError::not_found(format!("{:?} (not an attachment id)", id.as_string().unwrap_or_default())));
+        };
+        let (meta, bytes) = store.get_js(&parsed).await?;
+        convert::stored(&meta, &bytes)
+    })
+}
+
+fn head(store: AnyStore, id: JsValue) -> Promise {
+    promise(async move {
+        match convert::id_lookup(&id)? {
+            Some(id) => store.head(&id).await?.map_or(Ok(JsValue::UNDEFINED), |meta| to_object(&meta)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    })
+}
+
+fn list(store: AnyStore) -> Promise {
+    promise(async move { to_array(&store.list().await?) })
+}
+
+fn delete(store: AnyStore, id: JsValue) -> Promise {
+    promise(async move {
+        if let Some(id) = convert::id_lookup(&id)? {
+            store.delete(&id).await?;
+        }
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// The members every store class has (contract §2).
+macro_rules! store_members {
+    ($rust:ident, $js:literal) => {
+        #[wasm_bindgen(js_class = $js)]
+        impl $rust {
+            /// Stores bytes under their SHA-256.
+            pub fn put(&self, bytes: JsValue, meta: JsValue) -> Promise {
+                put(self.any(), bytes, meta)
+            }
+            /// Metadata and bytes; rejects `NotFound`.
+            pub fn get(&self, id: JsValue) -> Promise {
+                get(self.any(), id)
+            }
+            /// Metadata only, or `undefined`.
+            pub fn head(&self, id: JsValue) -> Promise {
+                head(self.any(), id)
+            }
+            /// Every stored attachment's metadata.
+            pub fn list(&self) -> Promise {
+                list(self.any())
+            }
+            /// Deletes unconditionally; idempotent.
+            pub fn delete(&self, id: JsValue) -> Promise {
+                delete(self.any(), id)
+            }
+            /// `"durable"` or `"ephemeral"`.
+            #[wasm_bindgen(getter)]
+            pub fn persistence(&self) -> String {
+                self.any().persistence().as_str().to_owned()
+            }
+            /// Releases the store; later calls reject `Closed`.
+            pub fn close(&self) {
+                self.any().close()
+            }
+            /// Lets our functions recognise this store (not public API).
+            #[wasm_bindgen(js_name = "__webAttachmentsStore")]
+            pub fn store_handle(&self) -> StoreHandle {
+                self.any().handle()
+            }
+        }
+    };
+}
+
+/// The members every manifest class has (contract §3).
+macro_rules! manifest_members {
+    ($rust:ident, $js:literal) => {
+        #[wasm_bindgen(js_class = $js)]
+        impl $rust {
+            /// Inserts or refreshes that session's row; keeps an existing commit.
+            #[wasm_bindgen(js_name = recordIntent)]
+            pub fn record_intent(&self, intent: JsValue) -> Promise {
+                let manifest = self.any();
+                promise(async move {
+                    manifest.record_intent(&convert::intent(&intent)?).await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+            /// Stamps that session's uncommitted rows of `ids`; never inserts.
+            #[wasm_bindgen(js_name = commitRefs)]
+            pub fn commit_refs(&self, session_id: JsValue, ids: JsValue) -> Promise {
+                let manifest = self.any();
+                promise(async move {
+                    let (session_id, ids) = (convert::session_id(&session_id)?, convert::id_list(&ids)?);
+                    manifest.commit_refs(&session_id, &ids).await?;
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+            /// Uncommitted rows intended at or before the threshold, oldest first.
+            #[wasm_bindgen(js_name = listUncommitted)]
+            pub fn list_uncommitted(&self, older_than_epoch_ms: JsValue) -> Promise {
+                let manifest = self.any();
+                promise(async move {
+                    let older_than = convert::epoch_ms(&older_than_epoch_ms, "olderThanEpochMs")?;
+                    to_array(&manifest.list_uncommitted(older_than).await?)
+                })
+            }
+            /// Drops that session's row, or every row of the id.
+            pub fn forget(&self, attachment_id: JsValue, session_id: JsValue) -> Promise {
+                let manifest = self.any();
+                promise(async move {
+                    let id = convert::id_lookup(&attachment_id)?;
+                    let session = if session_id.is_undefined() || session_id.is_null() { None } else { Some(convert::session_id(&session_id)?) };
+                    if let Some(id) = id {
+                        manifest.forget(&id, session.as_deref()).await?;
+                    }
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+            /// Every row of an attachment, whatever its session.
+            #[wasm_bindgen(js_name = entriesFor)]
+            pub fn entries_for(&self, attachment_id: JsValue) -> Promise {
+                let manifest = self.any();
+                promise(async move {
+                    match convert::id_lookup(&attachment_id)? {
+                        Some(id) => to_array(&manifest.entries_for(&id).await?),
+                        None => Ok(Array::new().into()),
+                    }
+                })
+            }
+            /// Releases the manifest; later calls reject `Closed`.
+            pub fn close(&self) {
+                self.any().close()
+            }
+            /// Lets our functions recognise this manifest (not public API).
+            #[wasm_bindgen(js_name = "__webAttachmentsManifest")]
+            pub fn manifest_handle(&self) -> ManifestHandle {
+                self.any().handle()
+            }
+        }
+    };
+}
+
+fn new_session(store: AnyStore, manifest: AnyManifest, session_id: &JsValue) -> Result<SessionScopedAttachmentStore> {
+    let session_id = convert::session_id(session_id)?;
+    let session = JsSession::new(store, manifest, &session_id)?;
+    Ok(SessionScopedAttachmentStore { session: Rc::new(session) })
+}
+
+/// A durable store in IndexedDB.
+#[wasm_bindgen]
+pub struct IndexedDbAttachmentStore {
+    store: crate::indexeddb::IndexedDbAttachmentStore,
+}
+
+#[wasm_bindgen]
+impl IndexedDbAttachmentStore {
+    /// Opens (creating or upgrading) the database `name` (default `"web-attachments"`).
+    pub fn open(name: JsValue) -> Promise {
+        promise(async move {
+            let name = if name.is_undefined() { DEFAULT_DATABASE_NAME.to_owned() } else { convert::string(&name, "the database name")? };
+            if name.is_empty() {
+                return Err(AttachmentStoreError::invalid_input("the database name must not be empty"));
+            }
+            let store = crate::indexeddb::IndexedDbAttachmentStore::open(&name).await?;
+            Ok(Self { store }.into())
+        })
+    }
+
+    /// The database name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.store.name().to_owned()
+    }
+
+    /// The manifest in the same database.
+    #[wasm_bindgen(getter)]
+    pub fn manifest(&self) -> IndexedDbAttachmentManifest {
+        IndexedDbAttachmentManifest { manifest: self.store.manifest() }
+    }
+
+    /// A session-scoped view: intent, bytes and metadata in one transaction per put.
+    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
+        thrown(new_session(self.any(), AnyManifest::IndexedDb(self.store.manifest()), &session_id))
+    }
+
+    fn any(&self) -> AnyStore {
+        AnyStore::IndexedDb(self.store.clone())
+    }
+
+    /// Deletes database `name` and everything in it.
+    #[wasm_bindgen(js_name = deleteDatabase)]
+    pub fn delete_database(name: JsValue) -> Promise {
+        promise(async move {
+            crate::indexeddb::IndexedDbAttachmentStore::delete_database(&convert::string(&name, "the database name")?).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+}
+
+
+store_members!(IndexedDbAttachmentStore, "IndexedDbAttachmentStore");
+
+/// An ephemeral store in memory, with its own manifest.
+#[wasm_bindgen]
+pub struct MemoryAttachmentStore {
+    store: InMemoryAttachmentStore,
+}
+
+#[wasm_bindgen]
+impl MemoryAttachmentStore {
+    /// An empty store.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self { store: InMemoryAttachmentStore::new() }
+    }
+
+    /// The manifest that goes with this store.
+    #[wasm_bindgen(getter)]
+    pub fn manifest(&self) -> MemoryAttachmentManifest {
+        MemoryAttachmentManifest { manifest: self.store.manifest() }
+    }
+
+    /// A session-scoped view over this store and its manifest.
+    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
+        thrown(new_session(self.any(), AnyManifest::Memory(self.store.manifest()), &session_id))
+    }
+
+    fn any(&self) -> AnyStore {
+        AnyStore::Memory(self.store.clone())
+    }
+}
+
+store_members!(MemoryAttachmentStore, "MemoryAttachmentStore");
+
+/// A store for one session: records intents before bytes land and tracks pending ids.
+#[wasm_bindgen]
+pub struct SessionScopedAttachmentStore {
+    session: Rc<JsSession>,
+}
+
+#[wasm_bindgen]
+impl SessionScopedAttachmentStore {
+    /// A session view over any store and manifest (ours or JavaScript-implemented).
+    #[wasm_bindgen(constructor)]
+    pub fn new(store: JsValue, manifest: JsValue, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
+        thrown(AnyStore::from_js(&store).and_then(|store| new_session(store, AnyManifest::from_js(&manifest)?, &session_id)))
+    }
+
+    /// The session this view writes as.
+    #[wasm_bindgen(getter, js_name = sessionId)]
+    pub fn session_id(&self) -> String {
+        self.session.session_id().to_owned()
+    }
+
+    /// Ids put through this view and not yet committed, in put order.
+    #[wasm_bindgen(js_name = pendingManifestCommitIds)]
+    pub fn pending_manifest_commit_ids(&self) -> Array {
+        self.session.pending_manifest_commit_ids().iter().map(|id| JsValue::from_str(id.as_str())).collect()
+    }
+
+    /// Forgets `ids` from the pending list.
+    #[wasm_bindgen(js_name = markManifestCommitted)]
+    pub fn mark_manifest_committed(&self, ids: JsValue) -> std::result::Result<(), JsValue> {
+        let ids = thrown(convert::id_list(&ids))?;
+        self.session.mark_manifest_committed(&ids);
+        Ok(())
+    }
+
+    /// Commits every pending id and returns them.
+    pub fn commit(&self) -> Promise {
+        let session = Rc::clone(&self.session);
+        promise(async move {
+            let ids = session.commit().await?;
+            Ok(ids.iter().map(|id| JsValue::from_str(id.as_str())).collect::<Array>().into())
+        })
+    }
+
+    fn any(&self) -> AnyStore {
+        AnyStore::Session(Rc::clone(&self.session))
+    }
+}
+
+store_members!(SessionScopedAttachmentStore, "SessionScopedAttachmentStore");
+
+/// The manifest in an IndexedDB store's database (`store.manifest`).
+#[wasm_bindgen]
+pub struct IndexedDbAttachmentManifest {
+    manifest: crate::indexeddb::IndexedDbAttachmentManifest,
+}
+
+impl IndexedDbAttachmentManifest {
+    fn any(&self) -> AnyManifest {
+        AnyManifest::IndexedDb(self.manifest.clone())
+    }
+}
+
+manifest_members!(IndexedDbAttachmentManifest, "IndexedDbAttachmentManifest");
+
+/// An ephemeral manifest in memory.
+#[wasm_bindgen]
+pub struct MemoryAttachmentManifest {
+    manifest: crate::memory::InMemoryAttachmentManifest,
+}
+
+#[wasm_bindgen]
+impl MemoryAttachmentManifest {
+    /// An empty manifest.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self { manifest: crate::memory::InMemoryAttachmentManifest::new() }
+    }
+}
+
+impl MemoryAttachmentManifest {
+    fn any(&self) -> AnyManifest {
+        AnyManifest::Memory(self.manifest.clone())
+    }
+}
+
+manifest_members!(MemoryAttachmentManifest, "MemoryAttachmentManifest");

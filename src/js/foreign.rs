@@ -1,0 +1,144 @@
+//! Stores and manifests implemented in JavaScript, seen through the Rust traits, so the session
+//! wrapper, the sweep and the LLM helper work on them exactly as on ours.
+
+use async_trait::async_trait;
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use super::convert::{from_object, to_object, type_name};
+use super::error::from_thrown;
+use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::id::AttachmentId;
+use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
+use crate::manifest::AttachmentManifest;
+use crate::store::{AttachmentStore, AttachmentStorePersistence};
+
+/// Checks that `object` has every method in `methods`, so a wrong argument fails at once and
+/// clearly rather than half-way through an operation.
+fn check_methods(object: &JsValue, what: &str, methods: &[&str]) -> Result<()> {
+    if !object.is_object() {
+        return Err(AttachmentStoreError::invalid_input(format!("{what} must be an object, got {}", type_name(object))));
+    }
+    for method in methods {
+        let value = Reflect::get(object, &JsValue::from_str(method)).unwrap_or(JsValue::UNDEFINED);
+        if !value.is_function() {
+            return Err(AttachmentStoreError::invalid_input(format!("{what} has no `{method}` method")));
+        }
+    }
+    Ok(())
+}
+
+/// Calls `object.method(...args)` and awaits the result if it is a promise.
+async fn call(object: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue> {
+    let doing = format!("{method}() of a JavaScript-implemented store or manifest");
+    let function: Function = Reflect::get(object, &JsValue::from_str(method))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| AttachmentStoreError::invalid_input(format!("no `{method}` method")))?;
+    let returned = function.apply(object, &args.iter().collect::<Array>()).map_err(|e| from_thrown(e, &doing))?;
+    JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| from_thrown(e, &doing))
+}
+
+/// A store implemented in JavaScript (`put`, `get`, `head`, `list`, `delete`, `persistence`).
+#[derive(Clone)]
+pub(crate) struct JsStore(JsValue);
+
+impl JsStore {
+    pub(crate) fn new(object: JsValue) -> Result<Self> {
+        check_methods(&object, "the store", &["put", "get", "head", "list", "delete"])?;
+        Ok(Self(object))
+    }
+
+    /// `put` with the bytes still a JavaScript view (no copy through wasm).
+    pub(crate) async fn put_view(&self, bytes: &Uint8Array, meta: &AttachmentCreateMeta) -> Result<AttachmentRef> {
+        let returned = call(&self.0, "put", &[bytes.into(), to_object(meta)?]).await?;
+        from_object(returned, "the AttachmentRef the store's put returned")
+    }
+
+    /// `get` with the bytes left a JavaScript view.
+    pub(crate) async fn get_view(&self, id: &AttachmentId) -> Result<(AttachmentRef, Uint8Array)> {
+        let returned = call(&self.0, "get", &[id.as_str().into()]).await?;
+        let meta = from_object(Reflect::get(&returned, &"meta".into()).unwrap_or_default(), "the meta the store's get returned")?;
+        let bytes = Reflect::get(&returned, &"bytes".into()).unwrap_or_default();
+        let bytes = bytes.dyn_into::<Uint8Array>().map_err(|_| AttachmentStoreError::backend("the store's get returned no Uint8Array `bytes`"))?;
+        Ok((meta, bytes))
+    }
+}
+
+#[async_trait(?Send)]
+impl AttachmentStore for JsStore {
+    async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        self.put_view(&Uint8Array::from(bytes), &meta).await
+    }
+
+    async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
+        let (meta, bytes) = self.get_view(id).await?;
+        Ok(StoredAttachment { meta, bytes: bytes.to_vec() })
+    }
+
+    async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
+        let returned = call(&self.0, "head", &[id.as_str().into()]).await?;
+        if returned.is_undefined() || returned.is_null() {
+            Ok(None)
+        } else {
+            from_object(returned, "the AttachmentRef the store's head returned").map(Some)
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<AttachmentRef>> {
+        from_object(call(&self.0, "list", &[]).await?, "the list the store returned")
+    }
+
+    async fn delete(&self, id: &AttachmentId) -> Result<()> {
+        call(&self.0, "delete", &[id.as_str().into()]).await.map(drop)
+    }
+
+    fn persistence(&self) -> AttachmentStorePersistence {
+        let declared = Reflect::get(&self.0, &"persistence".into()).ok().and_then(|value| value.as_string());
+        match declared.as_deref() {
+            Some("durable") => AttachmentStorePersistence::Durable,
+            _ => AttachmentStorePersistence::Ephemeral,
+        }
+    }
+}
+
+/// A manifest implemented in JavaScript. Besides the contract's four methods it needs
+/// `entriesFor(attachmentId)`: the sweep must see every row of a content (committed ones too)
+/// before it may delete shared bytes, and no other method shows committed rows.
+#[derive(Clone)]
+pub(crate) struct JsManifest(JsValue);
+
+impl JsManifest {
+    pub(crate) fn new(object: JsValue) -> Result<Self> {
+        check_methods(&object, "the manifest", &["recordIntent", "commitRefs", "listUncommitted", "forget", "entriesFor"])?;
+        Ok(Self(object))
+    }
+}
+
+#[async_trait(?Send)]
+impl AttachmentManifest for JsManifest {
+    async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
+        call(&self.0, "recordIntent", &[to_object(intent)?]).await.map(drop)
+    }
+
+    async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        let ids: Array = ids.iter().map(|id| JsValue::from_str(id.as_str())).collect();
+        call(&self.0, "commitRefs", &[session_id.into(), ids.into()]).await.map(drop)
+    }
+
+    async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
+        let rows = call(&self.0, "listUncommitted", &[JsValue::from_f64(older_than_epoch_ms as f64)]).await?;
+        from_object(rows, "the rows listUncommitted returned")
+    }
+
+    async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
+        let session = session_id.map_or(JsValue::UNDEFINED, JsValue::from_str);
+        call(&self.0, "forget", &[attachment_id.as_str().into(), session]).await.map(drop)
+    }
+
+    async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
+        from_object(call(&self.0, "entriesFor", &[attachment_id.as_str().into()]).await?, "the rows entriesFor returned")
+    }
+}

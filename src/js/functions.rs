@@ -1,0 +1,162 @@
+//! The exported free functions.
+
+use std::cell::RefCell;
+
+use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::any::{AnyManifest, AnyStore};
+use super::classes::{promise, thrown};
+use super::convert::{self, field, hash_buffer, type_name};
+use super::error::from_thrown;
+use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::id::ContentHasher;
+use crate::{reclaim_orphaned_attachments, ReclaimOptions};
+
+/// SHA-256 of `bytes` (`Uint8Array` or `ArrayBuffer`) as an attachment id.
+#[wasm_bindgen(js_name = contentId)]
+pub fn content_id(bytes: JsValue) -> std::result::Result<String, JsValue> {
+    let view = if let Some(view) = bytes.dyn_ref::<Uint8Array>() {
+        view.clone()
+    } else if let Some(buffer) = bytes.dyn_ref::<ArrayBuffer>() {
+        Uint8Array::new(buffer)
+    } else {
+        let hint = if bytes.is_instance_of::<web_sys::Blob>() { " (use contentIdOf for a Blob)" } else { "" };
+        return thrown(Err(AttachmentStoreError::invalid_input(format!("bytes must be a Uint8Array or an ArrayBuffer, got {}{hint}", type_name(&bytes)))));
+    };
+    Ok(hash_buffer(&view).to_string())
+}
+
+/// How much of a `Blob` is read at a time by `contentIdOf`.
+const BLOB_CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// SHA-256 of a `Blob`, read in chunks so neither JavaScript nor wasm memory holds it whole.
+#[wasm_bindgen(js_name = contentIdOf)]
+pub fn content_id_of(blob: JsValue) -> Promise {
+    promise(async move {
+        let blob: web_sys::Blob = blob
+            .dyn_into()
+            .map_err(|other| AttachmentStoreError::invalid_input(format!("contentIdOf needs a Blob, got {}", type_name(&other))))?;
+        let mut hasher = ContentHasher::new();
+        let mut offset = 0.0;
+        while offset < blob.size() {
+            let end = (offset + BLOB_CHUNK).min(blob.size());
+            let chunk = blob.slice_with_f64_and_f64(offset, end).map_err(|e| from_thrown(e, "slicing the Blob"))?;
+            let buffer = JsFuture::from(chunk.array_buffer()).await.map_err(|e| from_thrown(e, "reading the Blob"))?;
+            hasher.update(&Uint8Array::new(&buffer).to_vec());
+            offset = end;
+        }
+        Ok(hasher.finish().to_string().into())
+    })
+}
+
+/// The sweep's options: `{ signal?: AbortSignal, onProgress?: (done, total) => void }`.
+struct SweepControls {
+    signal: Option<JsValue>,
+    on_progress: Option<Function>,
+    failure: RefCell<Option<AttachmentStoreError>>,
+}
+
+impl SweepControls {
+    fn read(options: &JsValue) -> Result<Self> {
+        let mut controls = Self { signal: None, on_progress: None, failure: RefCell::new(None) };
+        if options.is_undefined() || options.is_null() {
+            return Ok(controls);
+        }
+        convert::expect_object(options, "options")?;
+        let signal = field(options, "signal")?;
+        if !(signal.is_undefined() || signal.is_null()) {
+            if !field(&signal, "aborted").ok().is_some_and(|aborted| aborted.as_bool().is_some()) {
+                return Err(AttachmentStoreError::invalid_input("options.signal must be an AbortSignal"));
+            }
+            controls.signal = Some(signal);
+        }
+        let on_progress = field(options, "onProgress")?;
+        if !(on_progress.is_undefined() || on_progress.is_null()) {
+            controls.on_progress = Some(on_progress.dyn_into().map_err(|_| AttachmentStoreError::invalid_input("options.onProgress must be a function"))?);
+        }
+        Ok(controls)
+    }
+
+    fn progress(&self, done: u64, total: u64) {
+        if let Some(callback) = &self.on_progress {
+            if let Err(thrown) = callback.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into()) {
+                self.failure.borrow_mut().get_or_insert(from_thrown(thrown, "options.onProgress threw"));
+            }
+        }
+    }
+
+    fn signal_aborted(&self) -> bool {
+        self.signal.as_ref().is_some_and(|signal| field(signal, "aborted").ok().and_then(|a| a.as_bool()) == Some(true))
+    }
+
+    fn should_stop(&self) -> bool {
+        self.failure.borrow().is_some() || self.signal_aborted()
+    }
+}
+
+/// Reclaims what sessions intended before `olderThanEpochMs` and never committed.
+#[wasm_bindgen(js_name = reclaimOrphanedAttachments)]
+pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, options: JsValue) -> Promise {
+    promise(async move {
+        let manifest = AnyManifest::from_js(&manifest)?;
+        let store = AnyStore::from_js(&store)?;
+        let older_than = convert::epoch_ms(&older_than_epoch_ms, "olderThanEpochMs")?;
+        let controls = SweepControls::read(&options)?;
+        let mut on_progress = |done, total| controls.progress(done, total);
+        let is_aborted = || controls.should_stop();
+        let options = ReclaimOptions { on_progress: Some(&mut on_progress), is_aborted: Some(&is_aborted) };
+        let outcome = reclaim_orphaned_attachments(&manifest, &store, older_than, options).await;
+        if let Some(failure) = controls.failure.take() {
+            return Err(failure);
+        }
+        match outcome {
+            Ok(report) => convert::to_object(&report),
+            Err(error) if controls.signal_aborted() => {
+                let reason = controls.signal.as_ref().and_then(|signal| Reflect::get(signal, &"reason".into()).ok()).unwrap_or_default();
+                Err(error.with_js_cause(reason))
+            }
+            Err(error) => Err(error),
+        }
+    })
+}
+
+/// Fills `data` and `mime` of each `request.attachments` item that has a `reference` and no data.
+#[wasm_bindgen(js_name = resolveLlmRequestAttachments)]
+pub fn resolve_llm_request_attachments(request: JsValue, store: JsValue) -> Promise {
+    promise(async move {
+        convert::expect_object(&request, "request")?;
+        let attachments = field(&request, "attachments")?;
+        if !js_sys::Array::is_array(&attachments) {
+            return Err(AttachmentStoreError::invalid_input("request.attachments must be an array"));
+        }
+        let store = AnyStore::from_js(&store)?;
+        let mut loaded = Vec::new();
+        for (index, item) in js_sys::Array::from(&attachments).iter().enumerate() {
+            convert::expect_object(&item, &format!("request.attachments[{index}]"))?;
+            let reference = field(&item, "reference")?;
+            if reference.is_undefined() || reference.is_null() {
+                continue;
+            }
+            let data = field(&item, "data")?;
+            let has_data = match data.dyn_ref::<Uint8Array>() {
+                Some(bytes) => bytes.length() > 0,
+                None if data.is_undefined() || data.is_null() => false,
+                None => return Err(AttachmentStoreError::invalid_input(format!("request.attachments[{index}].data must be a Uint8Array"))),
+            };
+            if has_data {
+                continue;
+            }
+            convert::expect_object(&reference, &format!("request.attachments[{index}].reference"))?;
+            let id = convert::id_lookup(&field(&reference, "id")?)?
+                .ok_or_else(|| AttachmentStoreError::not_found(format!("request.attachments[{index}].reference.id")))?;
+            loaded.push((item, store.get_js(&id).await?));
+        }
+        for (item, (meta, bytes)) in loaded {
+            let _ = Reflect::set(&item, &"data".into(), &bytes);
+            let _ = Reflect::set(&item, &"mime".into(), &meta.media_type.as_str().into());
+        }
+        Ok(request)
+    })
+}

@@ -1,0 +1,447 @@
+// The contract (shared/CONTRACT.md §1-6) against the package as a user installs it.
+import {
+  AttachmentStoreError,
+  ERROR_CODES,
+  IndexedDbAttachmentStore,
+  MemoryAttachmentManifest,
+  MemoryAttachmentStore,
+  SessionScopedAttachmentStore,
+  contentId,
+  contentIdOf,
+  reclaimOrphanedAttachments,
+  resolveLlmRequestAttachments,
+} from "web-attachments";
+import { assert, test } from "./harness.js";
+
+const EMPTY_ID = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const ABC_ID = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+const text = (s) => new TextEncoder().encode(s);
+const rejects = (p, code, message) => assert.rejects(p, code, AttachmentStoreError, message);
+let counter = 0;
+const freshName = () => `contract-${Date.now()}-${counter++}-${Math.random().toString(36).slice(2)}`;
+
+/** Every store kind, freshly made, with its manifest. */
+const kinds = {
+  async indexeddb() {
+    const store = await IndexedDbAttachmentStore.open(freshName());
+    return { store, manifest: store.manifest };
+  },
+  async memory() {
+    const store = new MemoryAttachmentStore();
+    return { store, manifest: store.manifest };
+  },
+  async "session over indexeddb"() {
+    const inner = await IndexedDbAttachmentStore.open(freshName());
+    return { store: inner.session("contract"), manifest: inner.manifest };
+  },
+  async "session over a JavaScript store"() {
+    const inner = new MapStore();
+    const manifest = new MapManifest();
+    return { store: new SessionScopedAttachmentStore(inner, manifest, "contract"), manifest };
+  },
+};
+
+/** A store written in plain JavaScript, as a third party would. */
+class MapStore {
+  map = new Map();
+  persistence = "ephemeral";
+  async put(bytes, meta) {
+    const id = contentId(bytes);
+    const ref = { id, mediaType: meta.mediaType, byteLen: bytes.length };
+    for (const key of ["width", "height", "label"]) if (meta[key] !== undefined) ref[key] = meta[key];
+    const existing = this.map.get(id);
+    this.map.set(id, { meta: ref, bytes: existing ? existing.bytes : bytes.slice() });
+    return ref;
+  }
+  async get(id) {
+    const entry = this.map.get(id.replace(/^sha256:/, ""));
+    if (!entry) throw new AttachmentStoreError("NotFound", `no ${id}`);
+    return { meta: entry.meta, bytes: entry.bytes.slice() };
+  }
+  async head(id) {
+    return this.map.get(id)?.meta;
+  }
+  async list() {
+    return [...this.map.values()].map((e) => e.meta).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+  async delete(id) {
+    this.map.delete(id);
+  }
+  close() {}
+}
+
+/** A manifest written in plain JavaScript. */
+class MapManifest {
+  rows = new Map();
+  calls = [];
+  key = (s, a) => `${s}\u0000${a}`;
+  async recordIntent(intent) {
+    this.calls.push("recordIntent");
+    const old = this.rows.get(this.key(intent.sessionId, intent.attachmentId));
+    const row = { ...intent };
+    if (old?.committedAtEpochMs !== undefined) row.committedAtEpochMs = old.committedAtEpochMs;
+    this.rows.set(this.key(intent.sessionId, intent.attachmentId), row);
+  }
+  async commitRefs(sessionId, ids) {
+    this.calls.push("commitRefs");
+    for (const id of ids) {
+      const row = this.rows.get(this.key(sessionId, id));
+      if (row && row.committedAtEpochMs === undefined) row.committedAtEpochMs = Date.now();
+    }
+  }
+  async listUncommitted(olderThan) {
+    return [...this.rows.values()]
+      .filter((r) => r.committedAtEpochMs === undefined && r.intentAtEpochMs <= olderThan)
+      .sort((a, b) => a.intentAtEpochMs - b.intentAtEpochMs);
+  }
+  async forget(attachmentId, sessionId) {
+    for (const [k, r] of this.rows) if (r.attachmentId === attachmentId && (sessionId === undefined || r.sessionId === sessionId)) this.rows.delete(k);
+  }
+  async entriesFor(attachmentId) {
+    return [...this.rows.values()].filter((r) => r.attachmentId === attachmentId);
+  }
+}
+
+test("exports: AttachmentStoreError is an Error subclass with the contract's codes", () => {
+  const error = new AttachmentStoreError("NotFound", "x", { cause: 1 });
+  assert.ok(error instanceof Error && error instanceof AttachmentStoreError);
+  assert.equal(error.name, "AttachmentStoreError");
+  assert.equal(error.cause, 1);
+  assert.deepEqual([...ERROR_CODES], ["NotFound", "MissingMeta", "MetadataDecode", "ManifestRecordFailed", "QuotaExceeded", "InvalidInput", "Closed", "Backend"]);
+});
+
+test("contentId hashes Uint8Array and ArrayBuffer; contentIdOf hashes Blobs in chunks", async () => {
+  assert.equal(contentId(new Uint8Array()), EMPTY_ID);
+  assert.equal(contentId(text("abc")), ABC_ID);
+  assert.equal(contentId(text("abc").buffer), ABC_ID);
+  assert.equal(contentId(text("xabcx").subarray(1, 4)), ABC_ID, "a view hashes only its own bytes");
+  assert.equal(await contentIdOf(new Blob(["abc"])), ABC_ID);
+  const big = new Uint8Array(9 * 1024 * 1024 + 7).map((_, i) => (i * 7) & 255);
+  assert.equal(await contentIdOf(new Blob([big])), contentId(big), "chunked Blob hash equals one-shot hash");
+  const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", big));
+  assert.equal(contentId(big), [...expected].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  await rejects(() => contentId(new Blob(["abc"])), "InvalidInput");
+  await rejects(() => contentId("abc"), "InvalidInput");
+  await rejects(contentIdOf(text("abc")), "InvalidInput");
+});
+
+for (const [kind, make] of Object.entries(kinds)) {
+  test(`${kind}: put and get round-trip every field, normalised`, async () => {
+    const { store } = await make();
+    const bytes = new Uint8Array(100_000).map((_, i) => i & 255);
+    const ref = await store.put(bytes, { mediaType: " Image/JPG ", width: 640, height: 480, label: "cat.jpg" });
+    assert.deepEqual(ref, { id: contentId(bytes), mediaType: "image/jpeg", byteLen: 100_000, width: 640, height: 480, label: "cat.jpg" });
+    const stored = await store.get(ref.id);
+    assert.deepEqual(stored.meta, ref);
+    assert.bytesEqual(stored.bytes, bytes);
+    assert.deepEqual(await store.head(ref.id), ref);
+    assert.deepEqual(await store.head(`sha256:${ref.id}`), ref, "sha256: ids accepted");
+    assert.equal((await store.get(`sha256:${ref.id}`)).meta.id, ref.id);
+  });
+
+  test(`${kind}: absent optional fields are absent, not null`, async () => {
+    const { store } = await make();
+    const ref = await store.put(text("plain"), { mediaType: "text/plain" });
+    for (const value of [ref, await store.head(ref.id), (await store.get(ref.id)).meta, (await store.list())[0]]) {
+      assert.ok(!("label" in value) && !("width" in value) && !("height" in value), JSON.stringify(value));
+    }
+  });
+
+  test(`${kind}: bytes in are copied and bytes out are fresh arrays the caller owns`, async () => {
+    const { store } = await make();
+    const bytes = text("original content");
+    const ref = await store.put(bytes, { mediaType: "text/plain" });
+    bytes.fill(0);
+    const first = await store.get(ref.id);
+    assert.bytesEqual(first.bytes, text("original content"), "mutating the input changed nothing");
+    assert.equal(first.bytes.buffer.byteLength, first.bytes.length, "not a view into wasm memory");
+    first.bytes.fill(1);
+    assert.bytesEqual((await store.get(ref.id)).bytes, text("original content"), "mutating the output changed nothing");
+  });
+
+  test(`${kind}: ArrayBuffer and Blob inputs`, async () => {
+    const { store } = await make();
+    const fromBuffer = await store.put(text("buffer").buffer, { mediaType: "application/octet-stream" });
+    assert.equal(fromBuffer.id, contentId(text("buffer")));
+    const fromBlob = await store.put(new Blob([text("blob "), text("parts")]), { mediaType: "text/plain" });
+    assert.equal(fromBlob.id, contentId(text("blob parts")));
+    assert.bytesEqual((await store.get(fromBlob.id)).bytes, text("blob parts"));
+  });
+
+  test(`${kind}: same bytes give one id, stored once; the last metadata wins`, async () => {
+    const { store } = await make();
+    const a = await store.put(text("same"), { mediaType: "text/plain", label: "a" });
+    const b = await store.put(text("same"), { mediaType: "text/markdown", label: "b" });
+    assert.equal(a.id, b.id);
+    const list = await store.list();
+    assert.equal(list.length, 1);
+    assert.equal(list[0].label, "b");
+    assert.equal(list[0].mediaType, "text/markdown");
+  });
+
+  test(`${kind}: unknown and malformed ids`, async () => {
+    const { store } = await make();
+    await rejects(store.get(ABC_ID), "NotFound");
+    await rejects(store.get("not-an-id"), "NotFound");
+    await rejects(store.get(ABC_ID.toUpperCase()), "NotFound");
+    assert.equal(await store.head(ABC_ID), undefined);
+    assert.equal(await store.head("nope"), undefined);
+    await store.delete("nope");
+    await store.delete(ABC_ID);
+  });
+
+  test(`${kind}: delete is unconditional and idempotent; list is ordered by id`, async () => {
+    const { store } = await make();
+    const refs = [];
+    for (let i = 0; i < 5; i++) refs.push(await store.put(text(`item ${i}`), { mediaType: "text/plain" }));
+    await store.delete(refs[2].id);
+    await store.delete(refs[2].id);
+    const ids = (await store.list()).map((r) => r.id);
+    assert.deepEqual(ids, refs.filter((_, i) => i !== 2).map((r) => r.id).sort());
+  });
+
+  test(`${kind}: bad metadata rejects InvalidInput and stores nothing`, async () => {
+    const { store } = await make();
+    await rejects(store.put(text("x"), { mediaType: "text/plain; charset=utf-8" }), "InvalidInput");
+    await rejects(store.put(text("x"), { mediaType: "nonsense" }), "InvalidInput");
+    await rejects(store.put(text("x"), { mediaType: "image/png", width: -1 }), "InvalidInput");
+    await rejects(store.put(text("x"), { mediaType: "image/png", height: 1.5 }), "InvalidInput");
+    await rejects(store.put(text("x"), { mediaType: "image/png", label: 7 }), "InvalidInput");
+    await rejects(store.put(text("x"), null), "InvalidInput");
+    await rejects(store.put("x", { mediaType: "text/plain" }), "InvalidInput");
+    assert.equal((await store.list()).length, 0);
+  });
+}
+
+test("persistence: IndexedDB is durable, memory is ephemeral", async () => {
+  const idb = await IndexedDbAttachmentStore.open(freshName());
+  assert.equal(idb.persistence, "durable");
+  assert.equal(idb.session("s").persistence, "durable");
+  assert.equal(new MemoryAttachmentStore().persistence, "ephemeral");
+  assert.equal(IndexedDbAttachmentStore.open.length <= 1, true);
+});
+
+test("IndexedDbAttachmentStore.open() defaults to the database web-attachments", async () => {
+  const store = await IndexedDbAttachmentStore.open();
+  assert.equal(store.name, "web-attachments");
+  store.close();
+});
+
+test("close: later calls reject Closed, for stores and manifests", async () => {
+  for (const make of [kinds.indexeddb, kinds.memory]) {
+    const { store, manifest } = await make();
+    const ref = await store.put(text("x"), { mediaType: "text/plain" });
+    store.close();
+    await rejects(store.get(ref.id), "Closed");
+    await rejects(store.put(text("y"), { mediaType: "text/plain" }), "Closed");
+    await rejects(store.list(), "Closed");
+    if (store instanceof IndexedDbAttachmentStore) await rejects(manifest.listUncommitted(0), "Closed");
+  }
+});
+
+for (const [kind, makeManifest] of Object.entries({
+  indexeddb: async () => (await IndexedDbAttachmentStore.open(freshName())).manifest,
+  memory: async () => new MemoryAttachmentManifest(),
+})) {
+  test(`${kind} manifest: upsert keeps commits, commits never insert, listing is inclusive and oldest first`, async () => {
+    const manifest = await makeManifest();
+    const [a, b, c] = ["a", "b", "c"].map((s) => contentId(text(s)));
+    const intent = (attachmentId, sessionId, intentAtEpochMs) => ({ attachmentId, sessionId, canonicalUri: `sha256:${attachmentId}`, intentAtEpochMs });
+    await manifest.recordIntent(intent(a, "s1", 100));
+    await manifest.recordIntent(intent(b, "s1", 200));
+    await manifest.recordIntent(intent(c, "s2", 200));
+    await manifest.recordIntent(intent(a, "s2", 300));
+    await manifest.commitRefs("nobody", [a]);
+    await manifest.commitRefs("s1", []);
+    const listed = await manifest.listUncommitted(200);
+    assert.deepEqual(listed.map((r) => [r.intentAtEpochMs, r.sessionId]), [[100, "s1"], [200, "s1"], [200, "s2"]]);
+    assert.ok(listed.every((r) => !("committedAtEpochMs" in r)), "uncommitted rows have no committedAtEpochMs");
+    await manifest.commitRefs("s1", [a]);
+    await manifest.recordIntent(intent(a, "s1", 5000));
+    const rowsOfA = await manifest.entriesFor(a);
+    const s1 = rowsOfA.find((r) => r.sessionId === "s1");
+    assert.equal(rowsOfA.length, 2, "commitRefs never inserts");
+    assert.equal(s1.intentAtEpochMs, 5000);
+    assert.equal(typeof s1.committedAtEpochMs, "number", "the refresh kept the commit");
+    assert.equal(rowsOfA.find((r) => r.sessionId === "s2").committedAtEpochMs, undefined);
+    await manifest.forget(a, "s2");
+    assert.equal((await manifest.entriesFor(a)).length, 1);
+    await manifest.forget(a);
+    assert.equal((await manifest.entriesFor(`sha256:${a}`)).length, 0);
+    await rejects(manifest.recordIntent({ ...intent(a, "s", 1), canonicalUri: "https://example.com" }), "InvalidInput");
+    await rejects(manifest.recordIntent({ ...intent(a, "", 1) }), "InvalidInput");
+    await rejects(manifest.recordIntent({ ...intent(a, "s", "yesterday") }), "InvalidInput");
+    await rejects(manifest.commitRefs("s", "not an array"), "InvalidInput");
+    await rejects(manifest.listUncommitted(NaN), "InvalidInput");
+  });
+}
+
+test("store.session(): intent before bytes, pending ids, commit", async () => {
+  for (const make of [kinds.indexeddb, kinds.memory]) {
+    const { store, manifest } = await make();
+    const session = store.session("conversation-1");
+    assert.equal(session.sessionId, "conversation-1");
+    const first = await session.put(text("first"), { mediaType: "text/plain" });
+    const second = await session.put(new Blob(["second"]), { mediaType: "text/plain" });
+    await session.put(text("first"), { mediaType: "text/plain" });
+    assert.deepEqual(session.pendingManifestCommitIds(), [first.id, second.id]);
+    const rows = await manifest.entriesFor(first.id);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].sessionId, "conversation-1");
+    assert.equal(rows[0].canonicalUri, `sha256:${first.id}`);
+    assert.deepEqual(await session.commit(), [first.id, second.id]);
+    assert.deepEqual(session.pendingManifestCommitIds(), []);
+    assert.equal(typeof (await manifest.entriesFor(second.id))[0].committedAtEpochMs, "number");
+    const third = await session.put(text("third"), { mediaType: "text/plain" });
+    session.markManifestCommitted([third.id]);
+    assert.deepEqual(session.pendingManifestCommitIds(), []);
+    assert.deepEqual(await session.commit(), []);
+    assert.bytesEqual((await session.get(second.id)).bytes, text("second"));
+  }
+  await rejects(() => new MemoryAttachmentStore().session(""), "InvalidInput");
+  await rejects(() => new MemoryAttachmentStore().session(42), "InvalidInput");
+});
+
+test("SessionScopedAttachmentStore over a JavaScript store and manifest records the intent first", async () => {
+  const inner = new MapStore();
+  const manifest = new MapManifest();
+  const originalPut = inner.put.bind(inner);
+  inner.put = async (bytes, meta) => {
+    manifest.calls.push("put");
+    return originalPut(bytes, meta);
+  };
+  const session = new SessionScopedAttachmentStore(inner, manifest, "js-session");
+  const ref = await session.put(text("js bytes"), { mediaType: "text/plain", label: "j" });
+  assert.deepEqual(manifest.calls, ["recordIntent", "put"]);
+  assert.equal(ref.label, "j");
+  assert.deepEqual(await session.commit(), [ref.id]);
+  assert.equal(typeof (await manifest.entriesFor(ref.id))[0].committedAtEpochMs, "number");
+  assert.equal(session.persistence, "ephemeral");
+  await rejects(() => new SessionScopedAttachmentStore({}, manifest, "s"), "InvalidInput");
+  await rejects(() => new SessionScopedAttachmentStore(inner, { recordIntent() {} }, "s"), "InvalidInput");
+});
+
+test("errors thrown by a JavaScript store keep their code and cause", async () => {
+  const failing = new MapStore();
+  const boom = new TypeError("disk on fire");
+  failing.put = async () => { throw boom; };
+  const session = new SessionScopedAttachmentStore(failing, new MapManifest(), "s");
+  const error = await rejects(session.put(text("x"), { mediaType: "text/plain" }), "Backend");
+  assert.equal(error.cause, boom);
+  await rejects(session.get(ABC_ID), "NotFound");
+});
+
+async function seedSweep(store, manifest) {
+  const put = async (s, session, at) => {
+    const bytes = text(s);
+    const id = contentId(bytes);
+    await manifest.recordIntent({ attachmentId: id, sessionId: session, canonicalUri: `sha256:${id}`, intentAtEpochMs: at });
+    await store.put(bytes, { mediaType: "text/plain" });
+    return id;
+  };
+  const orphan = await put("orphan", "s1", 1000);
+  const committed = await put("committed", "s1", 1000);
+  await manifest.commitRefs("s1", [committed]);
+  const young = await put("young", "s1", 3000);
+  const shared = await put("shared", "s1", 1000);
+  await put("shared", "s2", 1000);
+  await manifest.commitRefs("s2", [shared]);
+  return { orphan, committed, young, shared };
+}
+
+test("reclaimOrphanedAttachments: aged orphans go, committed and young stay, with a report and progress", async () => {
+  for (const make of [kinds.indexeddb, kinds.memory, async () => ({ store: new MapStore(), manifest: new MapManifest() })]) {
+    const { store, manifest } = await make();
+    const ids = await seedSweep(store, manifest);
+    const progress = [];
+    const report = await reclaimOrphanedAttachments(manifest, store, 2000, { onProgress: (done, total) => progress.push([done, total]) });
+    assert.deepEqual(report, { scannedIntentCount: 2, reclaimedCount: 2, deletedCount: 1, deletedBytes: 6 });
+    assert.deepEqual(progress, [[0, 2], [1, 2], [2, 2]]);
+    await rejects(store.get(ids.orphan), "NotFound");
+    for (const kept of [ids.committed, ids.young, ids.shared]) assert.ok(await store.head(kept), "kept");
+  }
+});
+
+test("reclaimOrphanedAttachments: an aborted signal stops the sweep with the reason as cause", async () => {
+  const { store, manifest } = await kinds.indexeddb();
+  const ids = await seedSweep(store, manifest);
+  const controller = new AbortController();
+  controller.abort();
+  const error = await rejects(reclaimOrphanedAttachments(manifest, store, 2000, { signal: controller.signal }), "Backend");
+  assert.equal(error.cause, controller.signal.reason);
+  assert.ok(await store.head(ids.orphan), "nothing was reclaimed");
+  const midway = new AbortController();
+  const report = reclaimOrphanedAttachments(manifest, store, 2000, { signal: midway.signal, onProgress: (done) => done === 1 && midway.abort() });
+  await rejects(report, "Backend");
+  const throwing = reclaimOrphanedAttachments(manifest, store, 2000, { onProgress: () => { throw new RangeError("bad bar"); } });
+  assert.equal((await rejects(throwing, "Backend")).cause.message, "bad bar");
+  await rejects(reclaimOrphanedAttachments(manifest, store, 2000, { signal: "nope" }), "InvalidInput");
+  await rejects(reclaimOrphanedAttachments(manifest, store, "later"), "InvalidInput");
+  await rejects(reclaimOrphanedAttachments({}, store, 1), "InvalidInput");
+});
+
+test("resolveLlmRequestAttachments fills references and leaves the rest; a failure changes nothing", async () => {
+  const { store } = await kinds.indexeddb();
+  const image = await store.put(text("png bytes"), { mediaType: "image/png" });
+  const inline = text("inline");
+  const request = {
+    model: "m",
+    attachments: [
+      { mime: "application/octet-stream", reference: image },
+      { mime: "x/y", data: new Uint8Array(), reference: image },
+      { mime: "text/plain", data: inline, reference: image },
+      { mime: "text/plain" },
+    ],
+  };
+  const resolved = await resolveLlmRequestAttachments(request, store);
+  assert.equal(resolved, request, "resolves with the same request");
+  assert.equal(request.attachments[0].mime, "image/png");
+  assert.bytesEqual(request.attachments[0].data, text("png bytes"));
+  assert.bytesEqual(request.attachments[1].data, text("png bytes"));
+  assert.equal(request.attachments[2].data, inline);
+  assert.equal(request.attachments[3].data, undefined);
+  const failing = { attachments: [{ mime: "a/b", reference: image }, { mime: "a/b", reference: { ...image, id: ABC_ID } }] };
+  await rejects(resolveLlmRequestAttachments(failing, store), "NotFound");
+  assert.equal(failing.attachments[0].data, undefined, "nothing changed");
+  await rejects(resolveLlmRequestAttachments({}, store), "InvalidInput");
+  await rejects(resolveLlmRequestAttachments({ attachments: [1] }, store), "InvalidInput");
+});
+
+test("a few hundred randomly wrong-typed calls all reject with a typed error; the module stays usable", async () => {
+  const { store, manifest } = await kinds.indexeddb();
+  const memory = new MemoryAttachmentStore();
+  const session = store.session("fuzz");
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const junk = [undefined, null, 0, -1, 1.5, NaN, Infinity, "", "x", "sha256:", true, {}, [], [1, "a"], () => 1, Symbol("s"), 10n,
+    new Date(), new Map(), { mediaType: 5 }, { mediaType: "text/plain", width: "wide" }, { attachmentId: 1 }, new Uint16Array(2), new DataView(new ArrayBuffer(2)), new Error("e")];
+  const pick = () => junk[Math.floor(random() * junk.length)];
+  const calls = [
+    () => store.put(pick(), pick()), () => store.get(pick()), () => store.head(pick()), () => store.delete(pick()),
+    () => memory.put(pick(), pick()), () => memory.get(pick()), () => session.put(pick(), pick()),
+    () => manifest.recordIntent(pick()), () => manifest.commitRefs(pick(), pick()), () => manifest.listUncommitted(pick()),
+    () => manifest.forget(pick(), pick()), () => manifest.entriesFor(pick()), () => contentId(pick()), () => contentIdOf(pick()),
+    () => reclaimOrphanedAttachments(pick(), pick(), pick(), pick()), () => resolveLlmRequestAttachments(pick(), pick()),
+    () => new SessionScopedAttachmentStore(pick(), pick(), pick()), () => store.session(pick()), () => session.markManifestCommitted(pick()),
+    () => IndexedDbAttachmentStore.open(pick()),
+  ];
+  let typed = 0;
+  for (let i = 0; i < 400; i++) {
+    const call = calls[Math.floor(random() * calls.length)];
+    try {
+      const result = await call();
+      // A handful of junk values are valid (delete of a malformed id, head -> undefined, open("x")).
+      if (result instanceof IndexedDbAttachmentStore) result.close();
+    } catch (error) {
+      if (!(error instanceof AttachmentStoreError) || !["InvalidInput", "NotFound"].includes(error.code)) {
+        throw new Error(`call ${i} (${call}) threw ${error?.constructor?.name} ${error?.code}: ${error?.message}`);
+      }
+      typed++;
+    }
+  }
+  assert.ok(typed > 250, `most junk calls reject (${typed})`);
+  const ref = await store.put(text("still works"), { mediaType: "text/plain" });
+  assert.bytesEqual((await store.get(ref.id)).bytes, text("still works"));
+  const memoryRef = await memory.put(text("memory too"), { mediaType: "text/plain" });
+  assert.equal((await memory.get(memoryRef.id)).meta.byteLen, 10);
+});

@@ -1,0 +1,74 @@
+// A strict TypeScript consumer: uses the whole API, and the @ts-expect-error lines prove the
+// public types are precise (an `any` would make them unused, which tsc reports).
+import {
+  AttachmentStoreError,
+  IndexedDbAttachmentStore,
+  MemoryAttachmentStore,
+  SessionScopedAttachmentStore,
+  contentId,
+  contentIdOf,
+  reclaimOrphanedAttachments,
+  resolveLlmRequestAttachments,
+  type AttachmentManifestLike,
+  type AttachmentRef,
+  type AttachmentStoreLike,
+  type ErrorCode,
+  type ManifestEntry,
+  type ReclamationReport,
+  type StoredAttachment,
+} from "web-attachments";
+
+class NullStore implements AttachmentStoreLike {
+  async put(bytes: Uint8Array, meta: { mediaType: string }): Promise<AttachmentRef> {
+    return { id: contentId(bytes), mediaType: meta.mediaType, byteLen: bytes.length };
+  }
+  async get(id: string): Promise<StoredAttachment> {
+    throw new AttachmentStoreError("NotFound", id);
+  }
+  async head(): Promise<AttachmentRef | undefined> {
+    return undefined;
+  }
+  async list(): Promise<AttachmentRef[]> {
+    return [];
+  }
+  async delete(): Promise<void> {}
+}
+
+export async function example(file: Blob, manifest: AttachmentManifestLike): Promise<number> {
+  const store: IndexedDbAttachmentStore = await IndexedDbAttachmentStore.open();
+  const session: SessionScopedAttachmentStore = store.session("conversation");
+  const ref: AttachmentRef = await session.put(file, { mediaType: file.type, label: "upload" });
+  const ids: string[] = await session.commit();
+  const stored: StoredAttachment = await store.get(ref.id);
+  const bytes: Uint8Array = stored.bytes;
+  const width: number | undefined = stored.meta.width;
+  const rows: ManifestEntry[] = await store.manifest.listUncommitted(Date.now());
+  const committedAt: number | undefined = rows[0]?.committedAtEpochMs;
+  const report: ReclamationReport = await reclaimOrphanedAttachments(store.manifest, store, Date.now() - 3_600_000, {
+    signal: new AbortController().signal,
+    onProgress: (done: number, total: number) => void [done, total],
+  });
+  const other = new SessionScopedAttachmentStore(new NullStore(), manifest, "s");
+  const memory = new MemoryAttachmentStore();
+  const request = await resolveLlmRequestAttachments({ model: "m", attachments: [{ mime: "image/png", reference: ref }] }, memory);
+  const model: string = request.model;
+  const id: string = await contentIdOf(file);
+  try {
+    await store.get("missing");
+  } catch (error) {
+    if (error instanceof AttachmentStoreError) {
+      const code: ErrorCode = error.code;
+      void code;
+    }
+  }
+  // @ts-expect-error mediaType is required
+  await store.put(bytes, {});
+  // @ts-expect-error bytes must be bytes
+  await store.put("text", { mediaType: "text/plain" });
+  // @ts-expect-error persistence is a closed union
+  const p: "volatile" = store.persistence;
+  // @ts-expect-error error codes are a closed union
+  const c: ErrorCode = "Oops";
+  void [ids, width, committedAt, report, other, model, id, p, c];
+  return report.deletedCount;
+}

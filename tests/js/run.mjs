@@ -1,0 +1,109 @@
+// JS tests of the npm package as a user gets it: `npm pack`, install the tarball into a fresh
+// consumer project, then run the contract suite in real browsers, check data survives a reload,
+// build consumers with Vite and esbuild, type-check a strict TypeScript consumer, and drive the
+// demo. Prints one `<suite>: N passed, N failed` line per suite; exits non-zero on any failure.
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+import { serve } from "../../scripts/serve.mjs";
+import { openWebDriver } from "./webdriver.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const work = join(root, "target/js-tests");
+const consumer = join(work, "consumer");
+const bin = (name) => join(root, "node_modules/.bin", name);
+const only = (process.env.BROWSERS ?? "chromium,firefox,webkit").split(",");
+const sh = (command, args, cwd = consumer) => execFileSync(command, args, { cwd, stdio: ["ignore", "pipe", "inherit"] }).toString();
+
+let totalFailed = 0;
+function report(suite, results) {
+  for (const name of results.names) console.log(`  ${name}`);
+  for (const failure of results.failures) console.log(`  ${failure}`);
+  console.log(`${suite}: ${results.passed} passed, ${results.failed} failed`);
+  totalFailed += results.failed;
+}
+
+// 1. The package as published: pack and install into a fresh project.
+rmSync(work, { recursive: true, force: true });
+mkdirSync(consumer, { recursive: true });
+const tarball = join(work, sh("npm", ["pack", "--silent", "--pack-destination", work], root).trim().split("\n").pop());
+writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+sh("npm", ["install", "--no-audit", "--no-fund", "--silent", tarball]);
+cpSync(join(root, "tests/js/browser"), join(consumer, "tests"), { recursive: true });
+cpSync(join(root, "tests/js/consumers"), consumer, { recursive: true });
+
+// 2. Consumers built by bundlers and checked by TypeScript.
+const consumerResults = { passed: 0, failed: 0, failures: [], names: [] };
+function step(name, fn) {
+  try {
+    fn();
+    consumerResults.passed++;
+    consumerResults.names.push(`ok ${name}`);
+  } catch (error) {
+    consumerResults.failed++;
+    consumerResults.failures.push(`${name}: ${error.stdout ?? ""}${error.message}`);
+  }
+}
+step("tsc --strict type-checks a TypeScript consumer", () => sh(bin("tsc"), ["-p", "ts-app"]));
+step("vite build bundles the package", () => sh(bin("vite"), ["build", "--logLevel", "warn"], join(consumer, "vite-app")));
+step("esbuild bundles the package", () => {
+  sh(bin("esbuild"), ["main.js", "--bundle", "--format=esm", "--outdir=out", "--log-level=warning"], join(consumer, "esbuild-app"));
+  // esbuild leaves `new URL(..., import.meta.url)` alone: the .wasm goes next to the bundle.
+  cpSync(join(consumer, "node_modules/web-attachments/dist/wasm"), join(consumer, "esbuild-app/out/wasm"), { recursive: true });
+});
+report("consumers", consumerResults);
+
+// 3. Browsers.
+const server = await serve({ mounts: { "/": consumer, "/demo": join(root, "www"), "/dist": join(root, "dist") } });
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+async function collect(page, url, timeoutMs = 180_000) {
+  await page.goto(url);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const results = await page.evaluate("window.__results ?? null");
+    if (results) return results;
+    if (Date.now() > deadline) return { passed: 0, failed: 1, failures: [`${url}: no results within ${timeoutMs} ms`], names: [] };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const pages = [
+  ["contract", "/tests/contract.html"],
+  ["reload (write)", "/tests/persist.html?phase=write"],
+  ["reload (read)", "/tests/persist.html?phase=read"],
+  ["vite build", "/vite-app/dist/index.html"],
+  ["esbuild bundle", "/esbuild-app/index.html"],
+];
+
+async function runIn(label, page) {
+  for (const [suite, path] of pages) report(`${label} ${suite}`, await collect(page, origin + path));
+}
+
+if (only.includes("chromium")) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const page = await browser.newPage();
+  page.on("pageerror", (error) => console.log(`  [chromium page error] ${error.message}`));
+  await runIn("chromium", { goto: (url) => page.goto(url), evaluate: (script) => page.evaluate(script) });
+  const demoTest = join(root, "tests/js/demo.mjs");
+  if (readdirSync(join(root, "tests/js")).includes("demo.mjs")) {
+    const { driveDemo } = await import(demoTest);
+    report("chromium demo", await driveDemo(browser, origin));
+  }
+  await browser.close();
+}
+for (const kind of ["firefox", "webkit"].filter((k) => only.includes(k))) {
+  const driver = await openWebDriver(kind);
+  try {
+    await runIn(kind, driver);
+  } finally {
+    await driver.close();
+  }
+}
+server.close();
+console.log(totalFailed === 0 ? "js tests: all passed" : `js tests: ${totalFailed} failed`);
+process.exit(totalFailed === 0 ? 0 : 1);
