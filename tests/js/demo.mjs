@@ -1,0 +1,111 @@
+// Drives the www/ demo like a person: adds an image and a text file, commits, abandons a draft in
+// another session, sweeps it away, reloads, goes offline; saves a screenshot for people to look at.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { deflateSync } from "node:zlib";
+
+export const SCREENSHOT = resolve(import.meta.dirname, "../../target/screenshots/demo.png");
+
+/** A real PNG (a colour gradient), so the demo has a genuine thumbnail to show. */
+function gradientPng(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => (bytes.reduce((c, b) => crcTable[(c ^ b) & 255] ^ (c >>> 8), 0xffffffff) ^ 0xffffffff) >>> 0;
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    rows.push(0);
+    for (let x = 0; x < width; x++) rows.push(255 - (y * 200) / height, 80 + (x * 120) / width, 60 + (y * 180) / height);
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(Buffer.from(rows))), chunk("IEND", Buffer.alloc(0))]);
+}
+
+export async function driveDemo(browser, origin) {
+  const results = { passed: 0, failed: 0, failures: [], names: [] };
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
+  const page = await context.newPage();
+  const cards = page.locator(".card");
+  const waitReady = () => page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("ready"), null, { timeout: 30_000 });
+  const waitCount = (n) => page.waitForFunction((n) => document.querySelectorAll(".card").length === n, n, { timeout: 30_000 });
+  const check = async (name, fn) => {
+    try {
+      await fn();
+      results.passed++;
+      results.names.push(`ok ${name}`);
+    } catch (error) {
+      results.failed++;
+      results.failures.push(`${name}: ${error.message.split("\n")[0]}`);
+      results.names.push(`FAIL ${name}`);
+    }
+  };
+  const expect = (condition, message) => {
+    if (!condition) throw new Error(message);
+  };
+
+  await check("the demo loads and is ready", async () => {
+    await page.goto(`${origin}/demo/`);
+    await waitReady();
+  });
+  await check("adding an image and a text file shows them pending, with a thumbnail", async () => {
+    await page.setInputFiles("#file-input", [
+      { name: "sunset.png", mimeType: "image/png", buffer: gradientPng(160, 100) },
+      { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("Agent notes: the user likes sunsets.\n") },
+    ]);
+    await waitCount(2);
+    expect((await page.locator(".tag.pending").count()) === 2, "two pending tags");
+    await page.waitForFunction(() => document.querySelector(".thumb img")?.naturalWidth === 160, null, { timeout: 10_000 });
+    expect((await page.locator(".card", { hasText: "sunset.png" }).textContent()).includes("160×100"), "image dimensions shown");
+  });
+  await check("commit marks the session's attachments committed", async () => {
+    await page.click('.session[data-session="conversation-1"] .commit');
+    await page.waitForFunction(() => document.querySelectorAll(".tag.committed").length === 2, null, { timeout: 10_000 });
+  });
+  await check("a sweep with no grace period reclaims an abandoned draft and keeps committed work", async () => {
+    await page.fill("#new-session-name", "abandoned-draft");
+    await page.click("#new-session");
+    await page.setInputFiles("#file-input", [{ name: "draft.txt", mimeType: "text/plain", buffer: Buffer.from("never committed") }]);
+    await waitCount(3);
+    const draftTags = await page.locator(".card", { hasText: "draft.txt" }).locator(".tag").allTextContents();
+    expect(draftTags.join() === "abandoned-draft: pending", `the draft belongs to the selected session, got ${draftTags}`);
+    await page.fill("#grace", "0");
+    await page.click("#run-sweep");
+    await page.waitForFunction(() => document.querySelector("#sweep-report").textContent.includes("deleted 1 attachments"), null, { timeout: 10_000 });
+    await waitCount(2);
+    expect((await page.locator("#sweep-progress").getAttribute("max")) !== null, "progress bar present");
+  });
+  mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  await check("everything survives a reload", async () => {
+    await page.reload();
+    await waitReady();
+    await waitCount(2);
+    expect((await page.locator(".tag.committed").count()) === 2, "still committed");
+  });
+  await check("the demo works offline once loaded", async () => {
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload(); // now controlled by the service worker, which has cached the files
+    await waitReady();
+    await context.setOffline(true);
+    await page.reload();
+    await waitReady();
+    await waitCount(2);
+    await context.setOffline(false);
+  });
+  await context.close();
+  results.names.push(`screenshot: ${SCREENSHOT}`);
+  return results;
+}

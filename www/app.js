@@ -1,0 +1,217 @@
+// The attachment shelf: a small UI over web-attachments. Everything it shows is read back from
+// the store and its manifest, so it survives reloads; sw.js keeps it working offline.
+import { AttachmentStoreError, IndexedDbAttachmentStore, reclaimOrphanedAttachments } from "web-attachments";
+
+const $ = (selector) => document.querySelector(selector);
+const store = await IndexedDbAttachmentStore.open("web-attachments-demo");
+const manifest = store.manifest;
+const sessions = new Map(); // sessionId -> SessionScopedAttachmentStore, made on first use
+const objectUrls = [];
+
+const knownSessions = () => JSON.parse(localStorage.getItem("demo-sessions") ?? '["conversation-1"]');
+const rememberSessions = (ids) => localStorage.setItem("demo-sessions", JSON.stringify([...new Set(ids)]));
+// The selected session is state of its own, set at once on every choice: a file added while the
+// list re-renders must still go to the session the user picked.
+let selectedSession = localStorage.getItem("demo-selected-session") ?? knownSessions()[0];
+const currentSession = () => selectedSession;
+function selectSession(id) {
+  selectedSession = id;
+  localStorage.setItem("demo-selected-session", id);
+  $("#session-select").value = id;
+}
+const sessionStore = (id) => sessions.get(id) ?? sessions.set(id, store.session(id)).get(id);
+
+function formatBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+function say(text, isError = false) {
+  const message = $("#add-message");
+  message.textContent = text;
+  message.classList.toggle("error", isError);
+}
+
+function describeError(error) {
+  return error instanceof AttachmentStoreError ? `${error.code}: ${error.message}` : String(error);
+}
+
+async function imageSize(file) {
+  if (!file.type.startsWith("image/")) return {};
+  try {
+    const bitmap = await createImageBitmap(file);
+    const size = { width: bitmap.width, height: bitmap.height };
+    bitmap.close();
+    return size;
+  } catch {
+    return {};
+  }
+}
+
+async function addFiles(files) {
+  const session = sessionStore(currentSession());
+  let added = 0;
+  for (const file of files) {
+    try {
+      const mediaType = file.type || "application/octet-stream";
+      await session.put(file, { mediaType, label: file.name || "pasted", ...(await imageSize(file)) });
+      added++;
+    } catch (error) {
+      say(`${file.name}: ${describeError(error)}`, true);
+    }
+  }
+  if (added) say(`Added ${added} attachment${added === 1 ? "" : "s"} to ${session.sessionId} (pending until committed).`);
+  await render();
+}
+
+/** Rows of every stored attachment, grouped: attachment -> rows, session -> rows. */
+async function snapshot() {
+  const refs = await store.list();
+  const rowsById = new Map();
+  const bySession = new Map(knownSessions().map((id) => [id, []]));
+  for (const ref of refs) {
+    const rows = await manifest.entriesFor(ref.id);
+    rowsById.set(ref.id, rows);
+    for (const row of rows) (bySession.get(row.sessionId) ?? bySession.set(row.sessionId, []).get(row.sessionId)).push(row);
+  }
+  return { refs, rowsById, bySession };
+}
+
+async function render() {
+  const { refs, rowsById, bySession } = await snapshot();
+  rememberSessions([...bySession.keys()]);
+
+  if (!bySession.has(selectedSession)) bySession.set(selectedSession, []);
+  $("#session-select").replaceChildren(...[...bySession.keys()].map((id) => new Option(id, id, false, id === selectedSession)));
+
+  $("#session-list").replaceChildren(...[...bySession].map(([id, rows]) => {
+    const pending = rows.filter((r) => r.committedAtEpochMs === undefined);
+    const line = document.createElement("div");
+    line.className = "session";
+    line.dataset.session = id;
+    line.innerHTML = `<span><strong></strong> <span class="muted"></span></span>`;
+    line.querySelector("strong").textContent = id;
+    line.querySelector(".muted").textContent = `${rows.length - pending.length} committed · ${pending.length} pending`;
+    const commit = document.createElement("button");
+    commit.textContent = "Commit";
+    commit.className = "primary commit";
+    commit.disabled = pending.length === 0;
+    commit.onclick = async () => {
+      // After a reload the session's in-memory pending list is gone; the manifest still knows.
+      await manifest.commitRefs(id, pending.map((r) => r.attachmentId));
+      sessions.get(id)?.markManifestCommitted(pending.map((r) => r.attachmentId));
+      await render();
+    };
+    line.append(commit);
+    return line;
+  }));
+
+  objectUrls.splice(0).forEach(URL.revokeObjectURL);
+  $("#count").textContent = `(${refs.length})`;
+  $("#grid").replaceChildren(...await Promise.all(refs.map(async (ref) => {
+    const card = document.createElement("article");
+    card.className = "card";
+    card.dataset.id = ref.id;
+    const thumb = document.createElement("div");
+    thumb.className = "thumb";
+    if (ref.mediaType.startsWith("image/")) {
+      const { bytes } = await store.get(ref.id);
+      const url = URL.createObjectURL(new Blob([bytes], { type: ref.mediaType }));
+      objectUrls.push(url);
+      const img = document.createElement("img");
+      img.src = url;
+      img.alt = ref.label ?? ref.id;
+      thumb.append(img);
+    } else {
+      // A short type badge: the label's extension, else the subtype (TXT, PDF, MPEG...).
+      const extension = ref.label?.match(/\.([a-z0-9]{1,5})$/i)?.[1];
+      thumb.textContent = (extension ?? ref.mediaType.split("/")[1]).slice(0, 5).toUpperCase();
+    }
+    const body = document.createElement("div");
+    body.className = "body";
+    const size = ref.width !== undefined ? ` · ${ref.width}×${ref.height}` : "";
+    body.innerHTML = `<div class="label"></div><div class="id"></div><div class="muted"></div><div class="tags"></div>`;
+    body.querySelector(".label").textContent = ref.label ?? "(no label)";
+    body.querySelector(".id").textContent = `${ref.id.slice(0, 16)}…`;
+    body.querySelector(".id").title = ref.id;
+    body.querySelector(".muted").textContent = `${ref.mediaType} · ${formatBytes(ref.byteLen)}${size}`;
+    for (const row of rowsById.get(ref.id)) {
+      const tag = document.createElement("span");
+      const committed = row.committedAtEpochMs !== undefined;
+      tag.className = `tag ${committed ? "committed" : "pending"}`;
+      tag.textContent = `${row.sessionId}: ${committed ? "committed" : "pending"}`;
+      body.querySelector(".tags").append(tag);
+    }
+    card.append(thumb, body);
+    return card;
+  })));
+  await renderStorage();
+}
+
+async function renderStorage() {
+  if (!navigator.storage?.estimate) {
+    $("#usage").textContent = "This browser does not report storage usage.";
+    return;
+  }
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = (await navigator.storage.persisted?.()) ?? false;
+  $("#usage").textContent = `${formatBytes(usage)} used of ${formatBytes(quota)} available to this site.`;
+  $("#persist-state").textContent = persisted ? "Storage is persistent: the browser will not evict it." : "Storage is best-effort: the browser may evict it under pressure.";
+}
+
+async function runSweep() {
+  const grace = Number($("#grace").value);
+  const progress = $("#sweep-progress");
+  const button = $("#run-sweep");
+  button.disabled = true;
+  progress.value = 0;
+  try {
+    const threshold = Date.now() - Math.max(0, grace) * 1000;
+    const report = await reclaimOrphanedAttachments(manifest, store, threshold, {
+      onProgress: (done, total) => { progress.max = Math.max(total, 1); progress.value = total ? done : 1; },
+    });
+    $("#sweep-report").textContent =
+      `Scanned ${report.scannedIntentCount} intents, reclaimed ${report.reclaimedCount}, ` +
+      `deleted ${report.deletedCount} attachments (${formatBytes(report.deletedBytes)}).`;
+  } catch (error) {
+    $("#sweep-report").textContent = describeError(error);
+  } finally {
+    button.disabled = false;
+    await render();
+  }
+}
+
+$("#new-session").onclick = async () => {
+  const name = $("#new-session-name").value.trim() || `conversation-${knownSessions().length + 1}`;
+  rememberSessions([...knownSessions(), name]);
+  $("#new-session-name").value = "";
+  selectSession(name);
+  await render();
+};
+$("#session-select").onchange = (event) => selectSession(event.target.value);
+$("#file-input").onchange = (event) => addFiles([...event.target.files]).finally(() => (event.target.value = ""));
+const drop = $("#drop");
+drop.ondragover = (event) => { event.preventDefault(); drop.classList.add("over"); };
+drop.ondragleave = () => drop.classList.remove("over");
+drop.ondrop = (event) => {
+  event.preventDefault();
+  drop.classList.remove("over");
+  addFiles([...event.dataTransfer.files]);
+};
+document.addEventListener("paste", (event) => {
+  const files = [...event.clipboardData.files];
+  if (files.length) addFiles(files);
+});
+$("#run-sweep").onclick = runSweep;
+$("#persist").onclick = async () => {
+  const granted = await navigator.storage?.persist?.();
+  $("#persist-state").textContent = granted ? "Granted: storage is persistent." : "Not granted (the browser decides; installed or bookmarked sites get it more often).";
+};
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").catch((error) => console.warn("offline support unavailable:", error));
+}
+await render();
+$("#status").textContent = navigator.onLine ? "ready" : "ready (offline)";
