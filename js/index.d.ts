@@ -128,8 +128,17 @@ export interface AttachmentManifest extends AttachmentManifestLike {
   close(): void;
 }
 
+// Each class below declares only its own members; the store or manifest members come from the
+// interface of the same name (declaration merging), so they are written once, above.
+
+/** Frees the wasm-side object early (optional: the garbage collector does it too). */
+interface WasmOwned {
+  free(): void;
+}
+
 /** A durable store in IndexedDB (windows and workers). */
-export declare class IndexedDbAttachmentStore implements AttachmentStore {
+export interface IndexedDbAttachmentStore extends AttachmentStore, WasmOwned {}
+export declare class IndexedDbAttachmentStore {
   private constructor();
   /** Opens (creating or upgrading) the database; default name `"web-attachments"`. */
   static open(name?: string): Promise<IndexedDbAttachmentStore>;
@@ -141,56 +150,28 @@ export declare class IndexedDbAttachmentStore implements AttachmentStore {
   readonly manifest: IndexedDbAttachmentManifest;
   /** A session-scoped view: intent, bytes and metadata are written in one transaction. */
   session(sessionId: string): SessionScopedAttachmentStore;
-  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
-  get(id: AttachmentId): Promise<StoredAttachment>;
-  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
-  list(): Promise<AttachmentRef[]>;
-  delete(id: AttachmentId): Promise<void>;
-  readonly persistence: AttachmentStorePersistence;
-  close(): void;
-  /** Frees the wasm-side object (optional; the garbage collector does it too). */
-  free(): void;
 }
 
 /** The manifest in an {@link IndexedDbAttachmentStore}'s database. */
-export declare class IndexedDbAttachmentManifest implements AttachmentManifest {
+export interface IndexedDbAttachmentManifest extends AttachmentManifest, WasmOwned {}
+export declare class IndexedDbAttachmentManifest {
   private constructor();
-  recordIntent(intent: AttachmentIntent): Promise<void>;
-  commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
-  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
-  forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
-  entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
-  close(): void;
-  free(): void;
 }
 
 /** An ephemeral store in memory, with its own manifest. */
-export declare class MemoryAttachmentStore implements AttachmentStore {
+export interface MemoryAttachmentStore extends AttachmentStore, WasmOwned {}
+export declare class MemoryAttachmentStore {
   constructor();
   /** The manifest that goes with this store. */
   readonly manifest: MemoryAttachmentManifest;
   /** A session-scoped view over this store and its manifest. */
   session(sessionId: string): SessionScopedAttachmentStore;
-  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
-  get(id: AttachmentId): Promise<StoredAttachment>;
-  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
-  list(): Promise<AttachmentRef[]>;
-  delete(id: AttachmentId): Promise<void>;
-  readonly persistence: AttachmentStorePersistence;
-  close(): void;
-  free(): void;
 }
 
 /** An ephemeral manifest in memory. */
-export declare class MemoryAttachmentManifest implements AttachmentManifest {
+export interface MemoryAttachmentManifest extends AttachmentManifest, WasmOwned {}
+export declare class MemoryAttachmentManifest {
   constructor();
-  recordIntent(intent: AttachmentIntent): Promise<void>;
-  commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
-  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
-  forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
-  entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
-  close(): void;
-  free(): void;
 }
 
 /**
@@ -198,7 +179,8 @@ export declare class MemoryAttachmentManifest implements AttachmentManifest {
  * the id as pending until {@link SessionScopedAttachmentStore.commit}. `get`, `head`, `list` and
  * `delete` forward to the inner store.
  */
-export declare class SessionScopedAttachmentStore implements AttachmentStore {
+export interface SessionScopedAttachmentStore extends AttachmentStore, WasmOwned {}
+export declare class SessionScopedAttachmentStore {
   /** A session view over any store and manifest, JavaScript-implemented ones included. */
   constructor(store: AttachmentStoreLike, manifest: AttachmentManifestLike, sessionId: string);
   readonly sessionId: string;
@@ -208,14 +190,6 @@ export declare class SessionScopedAttachmentStore implements AttachmentStore {
   markManifestCommitted(ids: readonly AttachmentId[]): void;
   /** `commitRefs(sessionId, pending)`, then marks them committed; resolves with the ids. */
   commit(): Promise<AttachmentId[]>;
-  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
-  get(id: AttachmentId): Promise<StoredAttachment>;
-  head(id: AttachmentId): Promise<AttachmentRef | undefined>;
-  list(): Promise<AttachmentRef[]>;
-  delete(id: AttachmentId): Promise<void>;
-  readonly persistence: AttachmentStorePersistence;
-  close(): void;
-  free(): void;
 }
 
 /** Options of {@link reclaimOrphanedAttachments}. */
