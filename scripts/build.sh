@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Builds the npm package into dist/: the wasm (release, size-optimised), its wasm-bindgen glue
-# (--target web, instantiated by dist/index.js) and the hand-written entry, errors and types.
+# (--target web) and the hand-written entries, errors and types.
+#   scripts/build.sh            -> dist/
+#   scripts/build.sh --testing  -> target/dist-testing/ (the same, plus test-only exports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 [ "${WEB_ATTACHMENTS_SET_UP:-}" = 1 ] || bash scripts/setup.sh
 
-cargo build --release --target wasm32-unknown-unknown --features js --lib
-rm -rf dist
-mkdir -p dist/wasm
-wasm-bindgen --target web --no-typescript --out-dir dist/wasm --out-name web_attachments \
-  target/wasm32-unknown-unknown/release/web_attachments.wasm
-cp js/index.js js/errors.js js/index.d.ts dist/
-echo "[build] dist/ ready: $(du -sh dist | cut -f1)" >&2
+out=dist features=js target_dir=target
+if [ "${1:-}" = --testing ]; then
+  # A separate target dir keeps the two builds from overwriting each other's wasm.
+  out=target/dist-testing features=js,testing target_dir=target/testing
+fi
+
+cargo build --release --target wasm32-unknown-unknown --features "$features" --lib --target-dir "$target_dir"
+rm -rf "$out"
+mkdir -p "$out/wasm"
+wasm-bindgen --target web --no-typescript --out-dir "$out/wasm" --out-name web_attachments \
+  "$target_dir/wasm32-unknown-unknown/release/web_attachments.wasm"
+cp js/*.js js/index.d.ts "$out/"
+# Service workers cannot await the .wasm at the top level: they get it embedded.
+printf 'export const wasmBase64 = "%s";\n' "$(base64 -w0 "$out/wasm/web_attachments_bg.wasm")" \
+  > "$out/wasm/web_attachments_bg.wasm.base64.js"
+echo "[build] $out/ ready: $(du -sh "$out" | cut -f1)" >&2

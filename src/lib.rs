@@ -45,6 +45,9 @@ mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 
+#[cfg(target_arch = "wasm32")]
+pub mod durable_object;
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -64,6 +67,8 @@ pub use crate::reclaim::{reclaim_orphaned_attachments, ReclaimOptions};
 pub use crate::session::SessionScopedAttachmentStore;
 pub use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
+#[cfg(target_arch = "wasm32")]
+pub use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
 #[cfg(target_arch = "wasm32")]
 pub use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
 

@@ -17,6 +17,7 @@ use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::core::sweep_rules::SweepStepOutcome;
+use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
 use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
 use crate::manifest::AttachmentManifest;
 use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
@@ -30,6 +31,7 @@ pub(crate) type JsSession = SessionScopedAttachmentStore<AnyStore, AnyManifest>;
 #[derive(Clone)]
 pub(crate) enum AnyStore {
     IndexedDb(IndexedDbAttachmentStore),
+    DurableObject(DurableObjectAttachmentStore),
     Memory(InMemoryAttachmentStore),
     Session(Rc<JsSession>),
     Js(JsStore),
@@ -39,6 +41,7 @@ pub(crate) enum AnyStore {
 #[derive(Clone)]
 pub(crate) enum AnyManifest {
     IndexedDb(IndexedDbAttachmentManifest),
+    DurableObject(DurableObjectAttachmentManifest),
     Memory(InMemoryAttachmentManifest),
     Js(JsManifest),
 }
@@ -78,6 +81,7 @@ impl AnyStore {
     pub(crate) async fn put_js(&self, bytes: &JsBytes, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
         match self {
             Self::IndexedDb(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await,
+            Self::DurableObject(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await,
             Self::Memory(store) => store.put(&bytes.to_vec(), meta).await,
             Self::Session(session) => {
                 session
@@ -92,6 +96,7 @@ impl AnyStore {
     pub(crate) async fn put_js_with_intent(&self, manifest: &AnyManifest, intent: &AttachmentIntent, bytes: &JsBytes, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
         match self {
             Self::IndexedDb(store) => store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await,
+            Self::DurableObject(store) => store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await,
             Self::Session(session) => Box::pin(session.inner().put_js_with_intent(manifest, intent, bytes, meta)).await,
             Self::Memory(_) | Self::Js(_) => {
                 manifest.record_intent(intent).await.map_err(intent_failure)?;
@@ -104,6 +109,7 @@ impl AnyStore {
     pub(crate) async fn get_js(&self, id: &AttachmentId) -> Result<(AttachmentRef, Uint8Array)> {
         match self {
             Self::IndexedDb(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
+            Self::DurableObject(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
             Self::Memory(store) => store.get(id).await.map(|stored| (stored.meta, Uint8Array::from(stored.bytes.as_slice()))),
             Self::Session(session) => Box::pin(session.inner().get_js(id)).await,
             Self::Js(store) => store.get_view(id).await,
@@ -114,6 +120,7 @@ impl AnyStore {
     pub(crate) fn close(&self) {
         match self {
             Self::IndexedDb(store) => store.close(),
+            Self::DurableObject(store) => store.close(),
             Self::Memory(store) => store.close(),
             Self::Session(session) => session.inner().close(),
             Self::Js(_) => {}
@@ -137,8 +144,9 @@ impl AnyManifest {
     pub(crate) fn close(&self) {
         match self {
             Self::IndexedDb(manifest) => manifest.close(),
+            // The manifest shares the store's state; closing the store closes both.
+            Self::DurableObject(_) | Self::Js(_) => {}
             Self::Memory(manifest) => manifest.close(),
-            Self::Js(_) => {}
         }
     }
 }
@@ -153,58 +161,58 @@ macro_rules! each {
 #[async_trait(?Send)]
 impl AttachmentStore for AnyStore {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        each!(self, s => s.put(bytes, meta).await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.put(bytes, meta).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
-        each!(self, s => s.get(id).await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.get(id).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
     async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
-        each!(self, s => s.head(id).await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.head(id).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
-        each!(self, s => s.list().await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.list().await, IndexedDb | DurableObject | Memory | Session | Js)
     }
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
-        each!(self, s => s.delete(id).await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.delete(id).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
     fn persistence(&self) -> AttachmentStorePersistence {
-        each!(self, s => s.persistence(), IndexedDb | Memory | Session | Js)
+        each!(self, s => s.persistence(), IndexedDb | DurableObject | Memory | Session | Js)
     }
     fn pending_manifest_commit_ids(&self) -> Vec<AttachmentId> {
-        each!(self, s => s.pending_manifest_commit_ids(), IndexedDb | Memory | Session | Js)
+        each!(self, s => s.pending_manifest_commit_ids(), IndexedDb | DurableObject | Memory | Session | Js)
     }
     fn mark_manifest_committed(&self, ids: &[AttachmentId]) {
-        each!(self, s => s.mark_manifest_committed(ids), IndexedDb | Memory | Session | Js)
+        each!(self, s => s.mark_manifest_committed(ids), IndexedDb | DurableObject | Memory | Session | Js)
     }
     fn colocation(&self) -> Option<String> {
-        each!(self, s => s.colocation(), IndexedDb | Memory | Session | Js)
+        each!(self, s => s.colocation(), IndexedDb | DurableObject | Memory | Session | Js)
     }
     async fn put_with_intent(&self, manifest: &dyn AttachmentManifest, intent: &AttachmentIntent, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        each!(self, s => s.put_with_intent(manifest, intent, bytes, meta).await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.put_with_intent(manifest, intent, bytes, meta).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
     async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
-        each!(self, s => s.reclaim_step(manifest, listed, older_than_epoch_ms).await, IndexedDb | Memory | Session | Js)
+        each!(self, s => s.reclaim_step(manifest, listed, older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
 }
 
 #[async_trait(?Send)]
 impl AttachmentManifest for AnyManifest {
     async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
-        each!(self, m => m.record_intent(intent).await, IndexedDb | Memory | Js)
+        each!(self, m => m.record_intent(intent).await, IndexedDb | DurableObject | Memory | Js)
     }
     async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
-        each!(self, m => m.commit_refs(session_id, ids).await, IndexedDb | Memory | Js)
+        each!(self, m => m.commit_refs(session_id, ids).await, IndexedDb | DurableObject | Memory | Js)
     }
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
-        each!(self, m => m.list_uncommitted(older_than_epoch_ms).await, IndexedDb | Memory | Js)
+        each!(self, m => m.list_uncommitted(older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Js)
     }
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
-        each!(self, m => m.forget(attachment_id, session_id).await, IndexedDb | Memory | Js)
+        each!(self, m => m.forget(attachment_id, session_id).await, IndexedDb | DurableObject | Memory | Js)
     }
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-        each!(self, m => m.entries_for(attachment_id).await, IndexedDb | Memory | Js)
+        each!(self, m => m.entries_for(attachment_id).await, IndexedDb | DurableObject | Memory | Js)
     }
     fn colocation(&self) -> Option<String> {
-        each!(self, m => m.colocation(), IndexedDb | Memory | Js)
+        each!(self, m => m.colocation(), IndexedDb | DurableObject | Memory | Js)
     }
 }

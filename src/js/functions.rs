@@ -160,3 +160,22 @@ pub fn resolve_llm_request_attachments(request: JsValue, store: JsValue) -> Prom
         Ok(request)
     })
 }
+
+/// The durable IndexedDB store where `indexedDB` exists (windows, workers), else a memory store;
+/// `persistence` says which. `options.name` names the database (default `"web-attachments"`).
+#[wasm_bindgen(js_name = openAttachmentStore)]
+pub fn open_attachment_store(options: JsValue) -> Promise {
+    promise(async move {
+        let mut name = JsValue::UNDEFINED;
+        if !(options.is_undefined() || options.is_null()) {
+            convert::expect_object(&options, "options")?;
+            name = field(&options, "name")?;
+        }
+        let has_indexed_db = Reflect::get(&js_sys::global(), &"indexedDB".into()).is_ok_and(|factory| factory.is_object());
+        if has_indexed_db {
+            JsFuture::from(super::classes::IndexedDbAttachmentStore::open(name)).await.map_err(|e| from_thrown(e, "opening IndexedDB"))
+        } else {
+            Ok(super::classes::MemoryAttachmentStore::new().into())
+        }
+    })
+}

@@ -11,3 +11,5 @@ mod convert;
 mod error;
 mod foreign;
 mod functions;
+#[cfg(feature = "testing")]
+mod testing;

@@ -1,0 +1,124 @@
+//! The one module that touches a Durable Object's storage API (`ctx.storage`): calls, awaiting,
+//! transactions and error mapping.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Map, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::core::error::{AttachmentStoreError, Result};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `DurableObjectStorage`, or a transaction of it (the same methods).
+    #[derive(Clone)]
+    pub type RawStorage;
+
+    #[wasm_bindgen(method, catch, js_name = get)]
+    fn raw_get(this: &RawStorage, key: &str) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = put)]
+    fn raw_put(this: &RawStorage, key: &str, value: &JsValue) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = delete)]
+    fn raw_delete(this: &RawStorage, keys: &Array) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = list)]
+    fn raw_list(this: &RawStorage, options: &Object) -> std::result::Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn raw_transaction(this: &RawStorage, body: &Function) -> std::result::Result<Promise, JsValue>;
+}
+
+/// The storage refuses more keys than this in one `delete`.
+const MAX_KEYS_PER_CALL: usize = 128;
+
+/// Storage errors are `Backend`, with the thrown value as cause.
+fn storage_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
+    let message = Reflect::get(&cause, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| cause.as_string()).unwrap_or_default();
+    AttachmentStoreError::backend(format!("Durable Object storage failed {doing}: {message}")).with_js_cause(cause)
+}
+
+async fn settle(call: std::result::Result<Promise, JsValue>, doing: &str) -> Result<JsValue> {
+    let promise = call.map_err(|e| storage_error(e, doing))?;
+    JsFuture::from(promise).await.map_err(|e| storage_error(e, doing))
+}
+
+/// Reads and writes on the storage or inside one of its transactions.
+#[derive(Clone)]
+pub(crate) struct Ops(RawStorage);
+
+impl Ops {
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<JsValue>> {
+        let value = settle(self.0.raw_get(key), "reading").await?;
+        Ok(if value.is_undefined() { None } else { Some(value) })
+    }
+
+    pub(crate) async fn put(&self, key: &str, value: &JsValue) -> Result<()> {
+        settle(self.0.raw_put(key, value), "writing").await.map(drop)
+    }
+
+    pub(crate) async fn delete(&self, keys: &[String]) -> Result<()> {
+        for batch in keys.chunks(MAX_KEYS_PER_CALL) {
+            let batch: Array = batch.iter().map(|key| JsValue::from_str(key)).collect();
+            settle(self.0.raw_delete(&batch), "deleting").await?;
+        }
+        Ok(())
+    }
+
+    /// Every `(key, value)` whose key starts with `prefix`, in key order.
+    pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, JsValue)>> {
+        let options = Object::new();
+        let _ = Reflect::set(&options, &"prefix".into(), &prefix.into());
+        let map: Map = settle(self.0.raw_list(&options), "listing").await?.unchecked_into();
+        let mut entries = Vec::with_capacity(map.size() as usize);
+        map.for_each(&mut |value, key| entries.push((key.as_string().unwrap_or_default(), value)));
+        Ok(entries)
+    }
+}
+
+/// A Durable Object's storage.
+#[derive(Clone)]
+pub(crate) struct Storage(RawStorage);
+
+impl Storage {
+    /// Checks that `value` looks like `ctx.storage`.
+    pub(crate) fn new(value: JsValue) -> Result<Self> {
+        let has = |name: &str| Reflect::get(&value, &name.into()).is_ok_and(|f| f.is_function());
+        if value.is_object() && ["get", "put", "delete", "list", "transaction"].iter().all(|name| has(name)) {
+            Ok(Self(value.unchecked_into()))
+        } else {
+            Err(AttachmentStoreError::invalid_input("expected a Durable Object's storage (ctx.storage)"))
+        }
+    }
+
+    /// Reads outside a transaction.
+    pub(crate) fn ops(&self) -> Ops {
+        Ops(self.0.clone())
+    }
+
+    /// Runs `body` in `storage.transaction()`: all of its writes land, or none (a failing body
+    /// rolls back). The body owns what it uses: the transaction calls it back from JavaScript.
+    pub(crate) async fn transaction<T: 'static>(&self, body: impl AsyncFnOnce(Ops) -> Result<T> + 'static) -> Result<T> {
+        let outcome: Rc<RefCell<Option<Result<T>>>> = Rc::default();
+        let slot = Rc::clone(&outcome);
+        let callback = Closure::once_into_js(move |txn: JsValue| -> Promise {
+            future_to_promise(async move {
+                let result = body(Ops(txn.unchecked_into())).await;
+                let failed = result.is_err();
+                *slot.borrow_mut() = Some(result);
+                if failed {
+                    Err(JsValue::from_str("web-attachments: rolling back"))
+                } else {
+                    Ok(JsValue::UNDEFINED)
+                }
+            })
+        });
+        let settled = settle(self.0.raw_transaction(callback.unchecked_ref()), "in a transaction").await;
+        let body_outcome = outcome.borrow_mut().take();
+        match (body_outcome, settled) {
+            (Some(Err(error)), _) => Err(error),
+            (_, Err(error)) => Err(error),
+            (Some(Ok(value)), Ok(_)) => Ok(value),
+            (None, Ok(_)) => Err(AttachmentStoreError::backend("the transaction finished without running its body")),
+        }
+    }
+}

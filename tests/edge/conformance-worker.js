@@ -1,0 +1,85 @@
+// Runs inside workerd: the Rust conformance suite against a Durable Object's real storage, and
+// checks of what only the Durable Object backend does (chunking, one transaction per put).
+import { DurableObjectAttachmentStore, contentId, reclaimOrphanedAttachments } from "web-attachments";
+import { __runDurableObjectConformance } from "./wasm/web_attachments.js";
+
+const CHUNK_LIMIT = 2 * 1000 * 1000; // the storage's per-value limit (2 MB)
+
+async function chunking(storage) {
+  const store = new DurableObjectAttachmentStore(storage, { prefix: `chunks-${Date.now()}/` });
+  const big = new Uint8Array(5 * 1024 * 1024 + 123);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, Math.min(i + 65536, big.length)));
+  const session = store.session("big");
+  const ref = await session.put(big, { mediaType: "application/octet-stream", label: "big.bin" });
+  const stored = [...(await storage.list())].filter(([key]) => key.includes(`b:${ref.id}:`));
+  if (stored.length < 3) throw new Error(`expected the 5 MiB attachment in several chunks, found ${stored.length}`);
+  for (const [key, value] of stored) if (value.byteLength > CHUNK_LIMIT) throw new Error(`${key} is ${value.byteLength} bytes`);
+  const back = await store.get(ref.id);
+  if (back.bytes.length !== big.length || contentId(back.bytes) !== ref.id) throw new Error("reassembled bytes differ");
+  // An aged orphan of a chunked attachment: every chunk goes, nothing is left behind.
+  const rows = await store.manifest.entriesFor(ref.id);
+  if (rows.length !== 1 || rows[0].sessionId !== "big") throw new Error("intent row missing");
+  const report = await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 60_000);
+  if (report.deletedCount !== 1 || report.deletedBytes !== big.length) throw new Error(`report ${JSON.stringify(report)}`);
+  const left = [...(await storage.list())].filter(([key]) => key.includes(ref.id));
+  if (left.length) throw new Error(`${left.length} keys left after the sweep`);
+  return `${stored.length} chunks, each within the limit; reassembled; swept without leftovers`;
+}
+
+async function rollback(storage) {
+  // A write failing mid-transaction (a fault real storage will not produce on demand): the
+  // session's intent row was written first, and must be rolled back with the failed chunk.
+  const prefix = `rollback-${Date.now()}/`;
+  const failChunks = (txn) => new Proxy(txn, {
+    get: (target, name) => name === "put"
+      ? (key, value) => (key.includes("/b:") ? Promise.reject(new Error("disk full")) : target.put(key, value))
+      : target[name].bind(target),
+  });
+  const flaky = {
+    get: (...args) => storage.get(...args),
+    put: (...args) => storage.put(...args),
+    delete: (...args) => storage.delete(...args),
+    list: (...args) => storage.list(...args),
+    transaction: (body) => storage.transaction((txn) => body(failChunks(txn))),
+  };
+  const store = new DurableObjectAttachmentStore(flaky, { prefix });
+  let error;
+  try {
+    await store.session("s").put(new Uint8Array([1, 2, 3]), { mediaType: "application/octet-stream" });
+  } catch (e) {
+    error = e;
+  }
+  if (error?.code !== "Backend" || !String(error.cause?.message).includes("disk full")) throw new Error(`expected Backend(disk full), got ${error}`);
+  const left = [...(await storage.list({ prefix }))];
+  if (left.length) throw new Error(`the failed put left ${left.map(([k]) => k)}`);
+  const ok = await new DurableObjectAttachmentStore(storage, { prefix }).session("s").put(new Uint8Array([1, 2, 3]), { mediaType: "application/octet-stream" });
+  if ((await storage.list({ prefix })).size < 3) throw new Error("a good put after the failure did not land");
+  return `a put failing mid-transaction rolls back its intent row; then ${ok.id.slice(0, 8)}… lands`;
+}
+
+export class Conformance {
+  constructor(ctx) {
+    this.storage = ctx.storage;
+  }
+
+  async fetch(request) {
+    const check = new URL(request.url).pathname.slice(1);
+    try {
+      const detail =
+        check === "conformance" ? await __runDurableObjectConformance(this.storage)
+        : check === "chunking" ? await chunking(this.storage)
+        : check === "rollback" ? await rollback(this.storage)
+        : null;
+      return detail === null ? new Response("no such check", { status: 404 }) : new Response(detail);
+    } catch (error) {
+      return new Response(`${error?.stack ?? error}`, { status: 500 });
+    }
+  }
+}
+
+export default {
+  fetch(request, env) {
+    // A fresh object per check: each starts from empty storage.
+    return env.CONFORMANCE.get(env.CONFORMANCE.newUniqueId()).fetch(request);
+  },
+};

@@ -1,0 +1,35 @@
+// The package as a server-side user imports it (Node's test runner; Deno runs it too).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  AttachmentStoreError,
+  MemoryAttachmentStore,
+  contentId,
+  openAttachmentStore,
+  reclaimOrphanedAttachments,
+  resolveLlmRequestAttachments,
+} from "web-attachments";
+
+test("openAttachmentStore falls back to memory where there is no IndexedDB, and says so", async () => {
+  const store = await openAttachmentStore();
+  assert.ok(store instanceof MemoryAttachmentStore);
+  assert.equal(store.persistence, "ephemeral");
+});
+
+test("session put, commit, sweep and LLM resolution in a server runtime", async () => {
+  const store = new MemoryAttachmentStore();
+  const session = store.session("ssr");
+  const kept = await session.put(new TextEncoder().encode("kept"), { mediaType: "text/plain" });
+  await session.commit();
+  const orphan = await store.session("gone").put(new Blob(["orphan"]), { mediaType: "text/plain" });
+  const report = await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 1000);
+  assert.deepEqual(report, { scannedIntentCount: 1, reclaimedCount: 1, deletedCount: 1, deletedBytes: 6 });
+  await assert.rejects(store.get(orphan.id), (error) => error instanceof AttachmentStoreError && error.code === "NotFound");
+  const request = await resolveLlmRequestAttachments({ attachments: [{ mime: "", reference: kept }] }, store);
+  assert.equal(new TextDecoder().decode(request.attachments[0].data), "kept");
+  assert.equal(kept.id, contentId(new TextEncoder().encode("kept")));
+});
+
+test("bad input is a typed error in server runtimes too", async () => {
+  await assert.rejects(new MemoryAttachmentStore().put("x", { mediaType: "text/plain" }), (error) => error.code === "InvalidInput");
+});

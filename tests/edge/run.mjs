@@ -1,0 +1,151 @@
+// Edge runtimes, for real: the conformance suite inside workerd against Durable Object storage,
+// the workerd and Deno example services over HTTP on loopback (workerd restarted on the same
+// disk), and the package as installed from its tarball in Node and Deno. Every process is bounded
+// in time and stopped. Prints `<suite>: N passed, N failed` per suite.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { checkHttpApi } from "./http-api.mjs";
+
+const root = resolve(import.meta.dirname, "../..");
+const bin = (name) => join(root, "node_modules/.bin", name);
+const work = join(root, "target/edge-tests");
+let totalFailed = 0;
+
+function report(suite, results) {
+  for (const line of [...results.names, ...results.failures]) console.log(`  ${line}`);
+  console.log(`${suite}: ${results.passed} passed, ${results.failed} failed`);
+  totalFailed += results.failed;
+}
+
+const freePort = () => new Promise((done) => {
+  const probe = createServer().listen(0, "127.0.0.1", () => {
+    const { port } = probe.address();
+    probe.close(() => done(port));
+  });
+});
+
+/** Starts a server process, waits until it answers HTTP, returns { base, stop, log }. */
+async function start(command, args, { env = {}, port } = {}) {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const killer = setTimeout(() => child.kill("SIGKILL"), 300_000); // never outlives the run
+  const base = `http://127.0.0.1:${port}`;
+  const stop = () => new Promise((done) => {
+    clearTimeout(killer);
+    if (child.exitCode !== null) return done();
+    child.once("exit", done);
+    child.kill("SIGTERM");
+  });
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(base + "/");
+      return { base, stop, log: () => log };
+    } catch {
+      if (i > 150 || child.exitCode !== null) {
+        await stop();
+        throw new Error(`${command} did not start:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function collect() {
+  const results = { passed: 0, failed: 0, failures: [], names: [] };
+  const check = async (name, fn) => {
+    try {
+      const detail = await fn();
+      results.passed++;
+      results.names.push(`ok ${name}${detail ? ` (${detail})` : ""}`);
+    } catch (error) {
+      results.failed++;
+      results.failures.push(`${name}: ${error.message}`);
+      results.names.push(`FAIL ${name}`);
+    }
+  };
+  return { results, check };
+}
+
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+// 1. The conformance suite inside workerd, against a Durable Object's storage on disk.
+{
+  const port = await freePort();
+  const storage = mkdtempSync(join(tmpdir(), "wa-conformance-"));
+  const server = await start(bin("workerd"), ["serve", "tests/edge/conformance.capnp", "-s", `http=127.0.0.1:${port}`, "-d", `storage=${storage}`], { port });
+  const { results, check } = collect();
+  for (const [name, path] of [
+    ["the Rust conformance suite (plain and session-scoped) on Durable Object storage", "/conformance"],
+    ["attachments over the 2 MB value limit are chunked, reassembled and swept whole", "/chunking"],
+    ["a put failing mid-transaction leaves nothing behind", "/rollback"],
+  ]) {
+    await check(name, async () => {
+      const response = await fetch(server.base + path, { signal: AbortSignal.timeout(120_000) });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`${text}\n${server.log()}`);
+      return text;
+    });
+  }
+  await server.stop();
+  rmSync(storage, { recursive: true, force: true });
+  report("workerd durable object", results);
+}
+
+// 2. The workerd example service, then a restart on the same disk.
+{
+  const storage = mkdtempSync(join(tmpdir(), "wa-example-"));
+  const serve = async () => {
+    const port = await freePort();
+    return start(bin("workerd"), ["serve", "examples/workerd/config.capnp", "-s", `http=127.0.0.1:${port}`, "-d", `storage=${storage}`], { port });
+  };
+  let server = await serve();
+  report("workerd example http", await checkHttpApi(server.base));
+  const { results, check } = collect();
+  const body = new TextEncoder().encode("kept across a restart");
+  const ref = await (await fetch(`${server.base}/sessions/restart/attachments`, { method: "PUT", body, headers: { "content-type": "text/plain" } })).json();
+  await fetch(`${server.base}/sessions/restart/commit`, { method: "POST" });
+  await server.stop();
+  server = await serve();
+  await check("data and commits survive a workerd restart (storage on local disk)", async () => {
+    const response = await fetch(`${server.base}/attachments/${ref.id}`);
+    if (response.status !== 200 || (await response.text()) !== "kept across a restart") throw new Error(`status ${response.status}`);
+    const sweep = await (await fetch(`${server.base}/reclaim?olderThanEpochMs=${Date.now() + 60_000}`, { method: "POST" })).json();
+    if (sweep.deletedCount !== 0 || (await fetch(`${server.base}/attachments/${ref.id}`)).status !== 200) throw new Error(`the commit was lost: ${JSON.stringify(sweep)}`);
+  });
+  await server.stop();
+  rmSync(storage, { recursive: true, force: true });
+  report("workerd example restart", results);
+}
+
+// 3. The Deno example service.
+{
+  const port = await freePort();
+  const server = await start(bin("deno"), ["run", "--allow-net", "--allow-read", "--allow-env=PORT", "--config", "examples/deno/deno.json", "examples/deno/server.ts"], { port, env: { PORT: String(port) } });
+  report("deno example http", await checkHttpApi(server.base));
+  await server.stop();
+}
+
+// 4. The package as installed from its tarball: Node 20 and Deno resolve their entries.
+{
+  const consumer = join(work, "consumer");
+  mkdirSync(consumer, { recursive: true });
+  const tarball = join(work, execFileSync("npm", ["pack", "--silent", "--pack-destination", work], { cwd: root }).toString().trim().split("\n").pop());
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "edge-consumer", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--silent", tarball], { cwd: consumer });
+  cpSync(join(root, "tests/edge/installed.test.mjs"), join(consumer, "installed.test.mjs"));
+  const { results, check } = collect();
+  await check("node --test: the package in Node 20 (memory store, openAttachmentStore)", () =>
+    execFileSync(process.execPath, ["--test", "installed.test.mjs"], { cwd: consumer, timeout: 120_000 }).toString().match(/# pass \d+/)?.[0]);
+  await check("deno: the same test through the package's exports map", () =>
+    execFileSync(bin("deno"), ["test", "--no-check", "--allow-read", "--allow-env", "installed.test.mjs"], { cwd: consumer, timeout: 120_000 }).toString().match(/ok \| \d+ passed/)?.[0]);
+  report("installed package in node and deno", results);
+}
+
+console.log(totalFailed === 0 ? "edge tests: all passed" : `edge tests: ${totalFailed} failed`);
+process.exit(totalFailed === 0 ? 0 : 1);
