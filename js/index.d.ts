@@ -192,6 +192,42 @@ export declare class SessionScopedAttachmentStore {
   commit(): Promise<AttachmentId[]>;
 }
 
+/** A durable store in a Cloudflare Durable Object's storage; bytes are chunked below the 2 MB value limit. */
+export interface DurableObjectAttachmentStore extends AttachmentStore, WasmOwned {}
+export declare class DurableObjectAttachmentStore {
+  /** A store over `ctx.storage`; `prefix` keeps several stores apart in one object. */
+  constructor(storage: DurableObjectStorageLike, options?: { prefix?: string });
+  /** The manifest in the same storage. */
+  readonly manifest: DurableObjectAttachmentManifest;
+  /** A session-scoped view: intent and bytes are written in one storage transaction. */
+  session(sessionId: string): SessionScopedAttachmentStore;
+}
+
+/** The manifest in a {@link DurableObjectAttachmentStore}'s storage. */
+export interface DurableObjectAttachmentManifest extends AttachmentManifest, WasmOwned {}
+export declare class DurableObjectAttachmentManifest {
+  private constructor();
+}
+
+/** The reads and writes of a Durable Object's storage (or one of its transactions) the store uses. */
+export interface DurableObjectStorageOps {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(keys: string[]): Promise<unknown>;
+  list(options: { prefix: string }): Promise<Map<string, unknown>>;
+}
+
+/** A Durable Object's `ctx.storage`, as far as the store uses it. */
+export interface DurableObjectStorageLike extends DurableObjectStorageOps {
+  transaction<T>(closure: (txn: DurableObjectStorageOps) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The durable IndexedDB store where `indexedDB` exists (windows, workers), else a memory store
+ * (Node, Deno, workerd outside a Durable Object). `persistence` says which.
+ */
+export declare function openAttachmentStore(options?: { name?: string }): Promise<IndexedDbAttachmentStore | MemoryAttachmentStore>;
+
 /** Options of {@link reclaimOrphanedAttachments}. */
 export interface ReclaimOptions {
   /** Stops the sweep between rows; it then rejects `Backend` with the signal's reason as `cause`. */

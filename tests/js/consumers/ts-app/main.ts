@@ -2,6 +2,9 @@
 // public types are precise (an `any` would make them unused, which tsc reports).
 import {
   AttachmentStoreError,
+  DurableObjectAttachmentStore,
+  openAttachmentStore,
+  type DurableObjectStorageLike,
   IndexedDbAttachmentStore,
   MemoryAttachmentStore,
   SessionScopedAttachmentStore,
@@ -69,6 +72,19 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const p: "volatile" = store.persistence;
   // @ts-expect-error error codes are a closed union
   const c: ErrorCode = "Oops";
-  void [ids, width, committedAt, report, other, model, id, p, c];
+  const somewhere = await openAttachmentStore({ name: "x" });
+  const kind: "durable" | "ephemeral" = somewhere.persistence;
+  void [ids, width, committedAt, report, other, model, id, p, c, kind];
   return report.deletedCount;
+}
+
+/** A Durable Object using the store over its storage. */
+export class AttachmentsObject {
+  readonly store: DurableObjectAttachmentStore;
+  constructor(ctx: { storage: DurableObjectStorageLike }) {
+    this.store = new DurableObjectAttachmentStore(ctx.storage, { prefix: "agent/" });
+  }
+  async committed(sessionId: string): Promise<string[]> {
+    return this.store.session(sessionId).commit();
+  }
 }
