@@ -3,7 +3,7 @@
 // disk), and the package as installed from its tarball in Node and Deno. Every process is bounded
 // in time and stopped. Prints `<suite>: N passed, N failed` per suite.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -144,7 +144,26 @@ mkdirSync(work, { recursive: true });
     execFileSync(process.execPath, ["--test", "installed.test.mjs"], { cwd: consumer, timeout: 120_000 }).toString().match(/# pass \d+/)?.[0]);
   await check("deno: the same test through the package's exports map", () =>
     execFileSync(bin("deno"), ["test", "--no-check", "--allow-read", "--allow-env", "installed.test.mjs"], { cwd: consumer, timeout: 120_000 }).toString().match(/ok \| \d+ passed/)?.[0]);
-  report("installed package in node and deno", results);
+  // The workerd condition, as Workers tooling bundles it: esbuild picks dist/workerd.js.
+  cpSync(join(root, "examples/workerd/worker.js"), join(consumer, "worker.js"));
+  cpSync(join(root, "examples/http-api.js"), join(consumer, "http-api.js"));
+  execFileSync(bin("esbuild"), ["worker.js", "--bundle", "--format=esm", "--conditions=workerd,worker", "--platform=neutral",
+    "--external:*.wasm", "--outdir=bundle", "--log-level=warning"], { cwd: consumer });
+  // .wasm imports stay modules; the bundle refers to them from its own folder.
+  const bundlePath = join(consumer, "bundle/worker.js");
+  writeFileSync(bundlePath, readFileSync(bundlePath, "utf8").replaceAll("./wasm/web_attachments_bg.wasm", "./web_attachments_bg.wasm"));
+  const port = await freePort();
+  const storage = mkdtempSync(join(tmpdir(), "wa-bundled-"));
+  const server = await start(bin("workerd"), ["serve", "tests/edge/bundled.capnp", "-s", `http=127.0.0.1:${port}`, "-d", `storage=${storage}`], { port });
+  await check("a worker bundled with the `workerd` export condition runs in workerd", async () => {
+    const response = await fetch(`${server.base}/sessions/bundled/attachments`, { method: "PUT", body: new Uint8Array([1, 2, 3]), headers: { "content-type": "application/octet-stream" } });
+    if (response.status !== 201) throw new Error(`status ${response.status}: ${await response.text()}\n${server.log()}`);
+    // Only dist/workerd.js imports the .wasm as a module.
+    if (!/import \w+ from "\.\/web_attachments_bg\.wasm"/.test(readFileSync(bundlePath, "utf8"))) throw new Error("the bundle did not use dist/workerd.js");
+  });
+  await server.stop();
+  rmSync(storage, { recursive: true, force: true });
+  report("installed package in node, deno and a workerd bundle", results);
 }
 
 console.log(totalFailed === 0 ? "edge tests: all passed" : `edge tests: ${totalFailed} failed`);
