@@ -15,7 +15,8 @@ use std::task::{Context, Poll, Waker};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, IdbDatabase, IdbFactory, IdbIndex, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbVersionChangeEvent};
+use js_sys::Function;
+use web_sys::{Event, IdbDatabase, IdbFactory, IdbIndex, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode, IdbVersionChangeEvent};
 
 use super::error_map::js_error;
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
@@ -42,13 +43,28 @@ pub(crate) enum Mode {
     WriteStrict,
 }
 
-/// A callback-to-future bridge: one listener on several `on<event>` properties of a target,
-/// detached again when the future is dropped (so no dropped closure is ever invoked).
+/// Sets (`Some`) or clears (`None`) the event handler properties an [`EventFuture`] listens on.
+type Attach = fn(&JsValue, Option<&Function>);
+
+fn attach_request(target: &JsValue, listener: Option<&Function>) {
+    let request: &IdbRequest = target.unchecked_ref();
+    request.set_onsuccess(listener);
+    request.set_onerror(listener);
+}
+
+fn attach_transaction(target: &JsValue, listener: Option<&Function>) {
+    let tx: &IdbTransaction = target.unchecked_ref();
+    tx.set_oncomplete(listener);
+    tx.set_onabort(listener);
+}
+
+/// A callback-to-future bridge: one listener on a target's event handler properties, detached
+/// again when the future is dropped (so no dropped closure is ever invoked).
 struct EventFuture {
     state: Rc<RefCell<EventState>>,
     target: JsValue,
-    events: &'static [&'static str],
-    _listener: Closure<dyn FnMut(Event)>,
+    attach: Option<Attach>,
+    _listener: Option<Closure<dyn FnMut(Event)>>,
 }
 
 #[derive(Default)]
@@ -58,11 +74,11 @@ struct EventState {
 }
 
 impl EventFuture {
-    /// Listens for `events` on `target`; `settle` turns an event into the outcome, or `None` to
-    /// keep waiting.
+    /// Listens on `target` through `attach`; `settle` turns an event into the outcome, or `None`
+    /// to keep waiting.
     fn listen(
         target: &JsValue,
-        events: &'static [&'static str],
+        attach: Attach,
         mut settle: impl FnMut(&Event) -> Option<std::result::Result<JsValue, JsValue>> + 'static,
     ) -> Self {
         let state = Rc::new(RefCell::new(EventState::default()));
@@ -76,15 +92,13 @@ impl EventFuture {
                 }
             }
         });
-        for event in events {
-            let _ = Reflect::set(target, &JsValue::from_str(&format!("on{event}")), listener.as_ref());
-        }
-        Self { state, target: target.clone(), events, _listener: listener }
+        attach(target, Some(listener.as_ref().unchecked_ref()));
+        Self { state, target: target.clone(), attach: Some(attach), _listener: Some(listener) }
     }
 
     fn ready(outcome: std::result::Result<JsValue, JsValue>) -> Self {
         let state = Rc::new(RefCell::new(EventState { outcome: Some(outcome), waker: None }));
-        Self { state, target: JsValue::UNDEFINED, events: &[], _listener: Closure::new(|_: Event| {}) }
+        Self { state, target: JsValue::UNDEFINED, attach: None, _listener: None }
     }
 }
 
@@ -105,8 +119,8 @@ impl Future for EventFuture {
 
 impl Drop for EventFuture {
     fn drop(&mut self) {
-        for event in self.events {
-            let _ = Reflect::set(&self.target, &JsValue::from_str(&format!("on{event}")), &JsValue::NULL);
+        if let Some(attach) = self.attach {
+            attach(&self.target, None);
         }
     }
 }
@@ -122,7 +136,7 @@ impl Request {
         let inner = match issued {
             Ok(request) => {
                 let source = request.clone();
-                EventFuture::listen(&request, &["success", "error"], move |event| {
+                EventFuture::listen(&request, attach_request, move |event| {
                     Some(match event.type_().as_str() {
                         "success" => source.result(),
                         _ => Err(source.error().ok().flatten().map_or(JsValue::NULL, JsValue::from)),
@@ -147,19 +161,21 @@ impl Future for Request {
 /// A live transaction, lent to the body of [`Database::run`].
 pub(crate) struct Tx {
     raw: IdbTransaction,
-    done: EventFuture,
+    /// `complete`/`abort`, listened to for writing transactions only.
+    done: Option<EventFuture>,
     closed: Rc<Cell<bool>>,
 }
 
 impl Tx {
     /// An object store of this transaction.
-    pub(crate) fn store(&self, name: &str) -> Result<Store> {
-        self.raw.object_store(name).map(Store).map_err(|error| js_error(error, "opening an object store"))
+    pub(crate) fn store(&self, name: &'static str) -> Result<Store> {
+        self.raw.object_store(wasm_bindgen::intern(name)).map(Store).map_err(|error| js_error(error, "opening an object store"))
     }
 
     async fn finish(self) -> Result<()> {
         let closed = Rc::clone(&self.closed);
-        match self.done.await {
+        let Some(done) = self.done else { return Ok(()) };
+        match done.await {
             Ok(_) => Ok(()),
             Err(_) if closed.get() => Err(AttachmentStoreError::closed()),
             Err(error) => Err(js_error(error, "the transaction was aborted")),
@@ -180,8 +196,25 @@ impl Store {
         Request::issue(self.0.get_all(), "listing")
     }
 
-    pub(crate) fn count(&self, key: &JsValue) -> Request {
-        Request::issue(self.0.count_with_key(key), "counting")
+    /// Adds `value` under `key` unless the key is taken, in which case the stored value stays (for
+    /// content-addressed bytes: same key, same bytes). Saves a read round trip before each write.
+    pub(crate) fn add_unless_present(&self, value: &JsValue, key: &JsValue) -> Result<()> {
+        let request = self.0.add_with_key(value, key).map_err(|error| js_error(error, "writing"))?;
+        let source = request.clone();
+        let settled = EventFuture::listen(&request, attach_request, move |event| {
+            let taken = source.error().ok().flatten().is_some_and(|error| error.name() == "ConstraintError");
+            if taken {
+                // Handled: the transaction goes on instead of aborting.
+                event.prevent_default();
+                event.stop_propagation();
+            }
+            Some(Ok(JsValue::UNDEFINED))
+        });
+        // Keeps the listener alive until the request settles; any other error aborts the transaction.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = settled.await;
+        });
+        Ok(())
     }
 
     pub(crate) fn put(&self, value: &JsValue, key: Option<&JsValue>) -> Result<()> {
@@ -196,8 +229,8 @@ impl Store {
         self.0.delete(key).map(drop).map_err(|error| js_error(error, "deleting"))
     }
 
-    pub(crate) fn index(&self, name: &str) -> Result<Index> {
-        self.0.index(name).map(Index).map_err(|error| js_error(error, "opening an index"))
+    pub(crate) fn index(&self, name: &'static str) -> Result<Index> {
+        self.0.index(wasm_bindgen::intern(name)).map(Index).map_err(|error| js_error(error, "opening an index"))
     }
 }
 
@@ -282,11 +315,13 @@ impl Database {
         }
     }
 
-    /// Runs `body` in a transaction over `stores`, resolving once the transaction has committed.
-    /// If `body` fails the transaction is aborted, so none of its writes land.
-    pub(crate) async fn run<T>(&self, stores: &[&str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
+    /// Runs `body` in a transaction over `stores`, resolving once a writing transaction has
+    /// committed (a reading one once its requests have answered: waiting for `complete` would only
+    /// add latency). If `body` fails the transaction is aborted, so none of its writes land.
+    pub(crate) async fn run<T>(&self, stores: &[&'static str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
         let tx = self.begin(stores, mode)?;
         match body(&tx).await {
+            Ok(value) if mode == Mode::Read => Ok(value),
             Ok(value) => tx.finish().await.map(|()| value),
             Err(error) => {
                 let _ = tx.raw.abort();
@@ -299,31 +334,27 @@ impl Database {
         }
     }
 
-    fn begin(&self, stores: &[&str], mode: Mode) -> Result<Tx> {
+    fn begin(&self, stores: &[&'static str], mode: Mode) -> Result<Tx> {
         self.check_open()?;
-        let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
-        let (mode_name, durability) = match mode {
-            Mode::Read => ("readonly", None),
-            Mode::Write => ("readwrite", None),
-            Mode::WriteStrict => ("readwrite", Some("strict")),
-        };
-        let options = js_sys::Object::new();
-        if let Some(durability) = durability {
-            let _ = Reflect::set(&options, &"durability".into(), &durability.into());
+        let names: Array = stores.iter().map(|name| JsValue::from_str(wasm_bindgen::intern(name))).collect();
+        let raw = match mode {
+            Mode::Read => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
+            Mode::Write => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
+            Mode::WriteStrict => {
+                let options = js_sys::Object::new();
+                let _ = Reflect::set(&options, &"durability".into(), &"strict".into());
+                self.raw.unchecked_ref::<DatabaseWithOptions>().transaction_with_options(&names, "readwrite", &options)
+            }
         }
-        let raw = self
-            .raw
-            .unchecked_ref::<DatabaseWithOptions>()
-            .transaction_with_options(&names, mode_name, &options)
-            .map_err(|error| js_error(error, "starting a transaction"))?;
-        let done = EventFuture::listen(&raw, &["complete", "abort"], {
-            let raw = raw.clone();
-            move |event| {
+        .map_err(|error| js_error(error, "starting a transaction"))?;
+        let done = (mode != Mode::Read).then(|| {
+            let source = raw.clone();
+            EventFuture::listen(&raw, attach_transaction, move |event| {
                 Some(match event.type_().as_str() {
                     "complete" => Ok(JsValue::UNDEFINED),
-                    _ => Err(raw.error().map_or_else(|| JsValue::from_str("AbortError"), JsValue::from)),
+                    _ => Err(source.error().map_or_else(|| JsValue::from_str("AbortError"), JsValue::from)),
                 })
-            }
+            })
         });
         Ok(Tx { raw, done, closed: Rc::clone(&self.closed) })
     }

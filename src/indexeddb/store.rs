@@ -69,7 +69,7 @@ impl IndexedDbAttachmentStore {
     /// and whose SHA-256 is `id`, so they never need to enter wasm memory.
     pub(crate) async fn put_buffer(&self, id: AttachmentId, bytes: &ArrayBuffer, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
         let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
-        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::write_attachment(tx, &reference, bytes).await).await?;
+        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::write_attachment(tx, &reference, bytes)).await?;
         Ok(reference)
     }
 
@@ -95,7 +95,7 @@ impl IndexedDbAttachmentStore {
         self.db
             .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
                 tables::record_intent(tx, intent).await?;
-                tables::write_attachment(tx, &reference, bytes).await
+                tables::write_attachment(tx, &reference, bytes)
             })
             .await?;
         Ok(reference)

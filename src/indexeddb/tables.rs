@@ -72,14 +72,10 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
 }
 
 /// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds) unless that
-/// content is already stored (same id, same bytes).
-pub(crate) async fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
-    let key = id_key(&meta.id);
-    let bytes_store = tx.store(BYTES)?;
-    let present = bytes_store.count(&key).await?.as_f64().unwrap_or(0.0) > 0.0;
-    if !present {
-        bytes_store.put(bytes, Some(&key))?;
-    }
+/// content is already stored (same id, same bytes). Issues its writes without waiting: the
+/// transaction's `complete` (or `abort`) reports them.
+pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
+    tx.store(BYTES)?.add_unless_present(bytes, &id_key(&meta.id))?;
     tx.store(META)?.put(&to_js(meta)?, None)
 }
 

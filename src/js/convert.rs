@@ -151,7 +151,11 @@ impl JsBytes {
         } else {
             return Err(invalid(format!("bytes must be a Uint8Array, an ArrayBuffer or a Blob, got {}", type_name(value))));
         };
-        Ok(Self { id: hash_buffer(&Uint8Array::new(&buffer)), buffer })
+        let id = match web_crypto_digest(&buffer).await {
+            Some(digest) => digest?,
+            None => hash_buffer(&Uint8Array::new(&buffer)),
+        };
+        Ok(Self { id, buffer })
     }
 
     /// The bytes as a view (no copy).
@@ -163,6 +167,29 @@ impl JsBytes {
     pub(crate) fn to_vec(&self) -> Vec<u8> {
         self.view().to_vec()
     }
+}
+
+/// From this size on, WebCrypto's native SHA-256 beats hashing in wasm despite its async hop.
+const WEB_CRYPTO_FROM_BYTES: u32 = 64 * 1024;
+
+/// SHA-256 by `crypto.subtle.digest` for large buffers where the runtime has it (browsers in
+/// secure contexts, workers, workerd, Deno, Node); `None` means "hash in wasm".
+async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>> {
+    if buffer.byte_length() < WEB_CRYPTO_FROM_BYTES {
+        return None;
+    }
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+    let subtle = Reflect::get(&crypto, &"subtle".into()).ok()?;
+    let digest: js_sys::Function = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise = digest.call2(&subtle, &"SHA-256".into(), buffer).ok()?.dyn_into().ok()?;
+    Some(match JsFuture::from(promise).await {
+        Ok(digest) => {
+            let mut bytes = [0u8; 32];
+            Uint8Array::new(&digest).copy_to(&mut bytes);
+            Ok(AttachmentId::from_digest(bytes))
+        }
+        Err(error) => Err(super::error::from_thrown(error, "hashing with WebCrypto")),
+    })
 }
 
 /// SHA-256 of a JavaScript byte view, copied into wasm one chunk at a time.
@@ -200,7 +227,7 @@ pub(crate) fn from_object<T: serde::de::DeserializeOwned>(value: JsValue, what: 
 /// `{ meta, bytes }`.
 pub(crate) fn stored(meta: &impl Serialize, bytes: &Uint8Array) -> Result<JsValue> {
     let object = Object::new();
-    let _ = Reflect::set(&object, &"meta".into(), &to_object(meta)?);
-    let _ = Reflect::set(&object, &"bytes".into(), bytes);
+    let _ = Reflect::set(&object, &wasm_bindgen::intern("meta").into(), &to_object(meta)?);
+    let _ = Reflect::set(&object, &wasm_bindgen::intern("bytes").into(), bytes);
     Ok(object.into())
 }

@@ -179,3 +179,9 @@ pub fn open_attachment_store(options: JsValue) -> Promise {
         }
     })
 }
+
+/// The wasm linear memory's size in bytes: for the benchmark's memory figures (not public API).
+#[wasm_bindgen(js_name = __wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length().into()
+}

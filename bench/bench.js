@@ -1,0 +1,189 @@
+// Runs in one headless Chromium page: every workload on every system in the same run, several
+// rounds (systems rotated each round so noise spreads evenly), medians reported.
+import { contentId, IndexedDbAttachmentStore } from "/dist/index.js";
+import { __wasmMemoryBytes } from "/dist/wasm/web_attachments.js";
+import { sha256 as hashWasmSha256 } from "hash-wasm";
+import { SYSTEMS as ALL_SYSTEMS, subtleId } from "./systems.js";
+
+const MiB = 1 << 20;
+const params = new URLSearchParams(location.search);
+const ROUNDS = Number(params.get("rounds") ?? 5);
+const SCALE = Number(params.get("scale") ?? 1); // < 1 for a quick smoke run
+// For iterating on one figure: ?systems=a,b&only=1KiB,batch (the published run uses everything).
+const ONLY = params.get("only")?.split(",");
+const SELECTED = params.get("systems")?.split(",");
+const wanted = (name) => !ONLY || ONLY.includes(name);
+const log = (line) => console.log(`[bench] ${line}`);
+
+/** Distinct pseudo-random buffers (xorshift; getRandomValues is capped at 64 KiB a call). */
+let seed = 0x9e3779b9;
+function buffers(count, size) {
+  return Array.from({ length: count }, () => {
+    const words = new Uint32Array(Math.ceil(size / 4));
+    for (let i = 0; i < words.length; i++) {
+      seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+      words[i] = seed;
+    }
+    return new Uint8Array(words.buffer, 0, size);
+  });
+}
+
+const SYSTEMS = ALL_SYSTEMS.filter((system) => !SELECTED || SELECTED.includes(system.name) || system.name === "raw-indexeddb");
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+let dbCounter = 0;
+const freshName = (system) => `bench-${system}-${Date.now()}-${dbCounter++}`;
+const deleteDatabase = (name) => new Promise((resolve) => {
+  const request = indexedDB.deleteDatabase(name);
+  request.onsuccess = request.onerror = request.onblocked = () => resolve();
+});
+
+async function withDb(system, fn) {
+  const name = freshName(system.name);
+  const handle = await system.open(name);
+  try {
+    return await fn(handle);
+  } finally {
+    await system.close(handle);
+    await deleteDatabase(name);
+  }
+}
+
+const timings = new Map(); // `${system}|${workload}` -> seconds[]
+function record(system, workload, seconds) {
+  const key = `${system}|${workload}`;
+  timings.set(key, [...(timings.get(key) ?? []), seconds]);
+}
+
+async function timed(fn) {
+  const start = performance.now();
+  const value = await fn();
+  return [(performance.now() - start) / 1000, value];
+}
+
+const SIZES = [
+  { label: "1KiB", size: 1024, count: Math.max(10, Math.round(2000 * SCALE)) },
+  { label: "1MiB", size: MiB, count: Math.max(4, Math.round(100 * SCALE)) },
+  { label: "16MiB", size: 16 * MiB, count: Math.max(2, Math.round(8 * SCALE)) },
+];
+const BATCH = { size: 1024, count: Math.max(10, Math.round(2000 * SCALE)) };
+const SWEEP = { size: 1024, count: Math.max(10, Math.round(5000 * SCALE)) };
+
+async function runWorkloads() {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { label, size, count } of SIZES.filter((s) => wanted(s.label))) {
+      const data = buffers(count, size);
+      for (const system of rotate(SYSTEMS, round)) {
+        await withDb(system, async (handle) => {
+          const [putSeconds, ids] = await timed(async () => {
+            const ids = [];
+            for (const bytes of data) ids.push(await system.put(handle, bytes));
+            return ids;
+          });
+          const [getSeconds, first] = await timed(async () => {
+            let first;
+            for (const id of ids) first ??= await system.get(handle, id);
+            for (const id of ids.slice(1)) await system.get(handle, id);
+            return first;
+          });
+          if (first.length !== size) throw new Error(`${system.name} read ${first.length} bytes, expected ${size}`);
+          record(system.name, `put-${label}`, putSeconds);
+          record(system.name, `get-${label}`, getSeconds);
+        });
+      }
+      log(`round ${round + 1}/${ROUNDS}: ${label} done`);
+    }
+    const batch = buffers(BATCH.count, BATCH.size);
+    for (const system of wanted("batch") ? rotate(SYSTEMS, round) : []) {
+      await withDb(system, async (handle) => record(system.name, "batch-1KiB", (await timed(() => system.putBatch(handle, batch)))[0]));
+    }
+    const orphans = buffers(SWEEP.count, SWEEP.size);
+    for (const system of wanted("sweep") ? rotate(SYSTEMS, round) : []) {
+      await withDb(system, async (handle) => {
+        if (system.sweep) {
+          await system.prepareOrphans(handle, orphans);
+          const [seconds, report] = await timed(() => system.sweep(handle));
+          if (report.deletedCount !== orphans.length) throw new Error(`sweep deleted ${report.deletedCount}`);
+          record(system.name, "sweep-5000", seconds);
+        } else {
+          const ids = await system.putBatch(handle, orphans);
+          record(system.name, "sweep-5000", (await timed(() => system.removeMany(handle, ids)))[0]);
+        }
+      });
+    }
+    log(`round ${round + 1}/${ROUNDS}: batch and sweep done`);
+  }
+  const counts = { "1KiB": [SIZES[0].count, 1024], "1MiB": [SIZES[1].count, MiB], "16MiB": [SIZES[2].count, 16 * MiB] };
+  const rows = [];
+  for (const [key, seconds] of timings) {
+    const [system, workload] = key.split("|");
+    const [count, size] =
+      workload === "batch-1KiB" ? [BATCH.count, BATCH.size]
+      : workload === "sweep-5000" ? [SWEEP.count, SWEEP.size]
+      : counts[workload.split("-")[1]];
+    const s = median(seconds);
+    rows.push({ system, workload, opsPerSec: count / s, mbPerSec: (count * size) / MiB / s, seconds: s, rounds: seconds.length });
+  }
+  for (const row of rows) {
+    const raw = rows.find((r) => r.system === "raw-indexeddb" && r.workload === row.workload);
+    row.ratioToRaw = row.opsPerSec / raw.opsPerSec;
+  }
+  return rows;
+}
+
+async function runHashing() {
+  const results = [];
+  for (const [label, size, repeat] of [["1KiB", 1024, 4000], ["1MiB", MiB, 40], ["64MiB", 64 * MiB, 2]]) {
+    const [data] = buffers(1, size);
+    const impls = {
+      "web-attachments contentId": () => contentId(data),
+      "crypto.subtle.digest": () => subtleId(data),
+      "hash-wasm": () => hashWasmSha256(data),
+    };
+    const expected = contentId(data);
+    for (const [impl, fn] of Object.entries(impls)) {
+      if ((await fn()) !== expected) throw new Error(`${impl} disagrees`);
+      const samples = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const n = Math.max(1, Math.round(repeat * SCALE));
+        const [seconds] = await timed(async () => {
+          for (let i = 0; i < n; i++) await fn();
+        });
+        samples.push((n * size) / MiB / seconds);
+      }
+      results.push({ impl, size: label, mbPerSec: median(samples) });
+    }
+  }
+  return results;
+}
+
+async function runMemory() {
+  const chunk = buffers(1, 16 * MiB)[0];
+  const parts = Array.from({ length: Math.max(1, Math.round(16 * SCALE)) }, (_, i) => {
+    const copy = chunk.slice();
+    copy[0] = i;
+    return copy;
+  });
+  const blob = new Blob(parts);
+  const name = freshName("memory");
+  const store = await IndexedDbAttachmentStore.open(name);
+  await store.put(new Uint8Array(16), { mediaType: "application/octet-stream" }); // warm up
+  const before = __wasmMemoryBytes();
+  const ref = await store.put(blob, { mediaType: "application/octet-stream" });
+  const after = __wasmMemoryBytes();
+  if (ref.byteLen !== blob.size) throw new Error("memory bench put failed");
+  store.close();
+  await deleteDatabase(name);
+  return { blobBytes: blob.size, blob256MiBWasmGrowthBytes: after - before, wasmMemoryBytesAfter: after };
+}
+
+try {
+  const memory = wanted("memory") ? await runMemory() : {};
+  log(`memory: wasm grew ${memory.blob256MiBWasmGrowthBytes} bytes`);
+  const hash = wanted("hash") ? await runHashing() : [];
+  log("hashing done");
+  const rows = await runWorkloads();
+  window.__bench = { rows, hash, memory, rounds: ROUNDS, scale: SCALE, userAgent: navigator.userAgent };
+} catch (error) {
+  window.__bench = { error: `${error?.stack ?? error}` };
+}

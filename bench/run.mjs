@@ -1,0 +1,76 @@
+// `npm run bench`: bundles the bench page (comparison libraries from node_modules, the package
+// from dist/), runs it in headless Chromium, prints the table and writes bench/results.json.
+//   node bench/run.mjs [--rounds N] [--scale X]    (scale < 1: a quick smoke run, not for quoting)
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import { serve } from "../scripts/serve.mjs";
+
+const root = resolve(import.meta.dirname, "..");
+const out = join(root, "target/bench");
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+const rounds = option("--rounds", 5);
+const scale = option("--scale", 1);
+const text = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const filters = ["--only", "--systems"].filter(text).map((name) => `&${name.slice(2)}=${text(name)}`).join("");
+
+mkdirSync(out, { recursive: true });
+execFileSync(join(root, "node_modules/.bin/esbuild"), ["bench/bench.js", "--bundle", "--format=esm", "--external:/dist/*", `--outfile=${out}/bench.js`, "--log-level=warning"], { cwd: root, stdio: "inherit" });
+writeFileSync(join(out, "index.html"), `<!doctype html><meta charset="utf-8"><title>bench</title><script type="module" src="./bench.js"></script>`);
+
+// Size of what a browser user downloads: the wasm and the JS of the default entry.
+const dist = join(root, "dist");
+const jsFiles = ["index.js", "api.js", "errors.js", "wasm/web_attachments.js"];
+const wasm = readFileSync(join(dist, "wasm/web_attachments_bg.wasm"));
+const js = Buffer.concat(jsFiles.map((file) => readFileSync(join(dist, file))));
+const size = {
+  wasmBytes: wasm.length,
+  wasmGzipBytes: gzipSync(wasm, { level: 9 }).length,
+  jsBytes: js.length,
+  jsGzipBytes: jsFiles.reduce((sum, file) => sum + gzipSync(readFileSync(join(dist, file)), { level: 9 }).length, 0),
+};
+
+const server = await serve({ mounts: { "/": out, "/dist": dist } });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+const page = await browser.newPage();
+page.on("console", (message) => message.text().startsWith("[bench]") && console.log(message.text()));
+await page.goto(`http://127.0.0.1:${server.address().port}/?rounds=${rounds}&scale=${scale}${filters}`);
+await page.waitForFunction(() => window.__bench, null, { timeout: 40 * 60_000, polling: 1000 });
+const result = await page.evaluate(() => window.__bench);
+const chromiumVersion = browser.version();
+await browser.close();
+server.close();
+if (result.error) {
+  console.error(result.error);
+  process.exit(1);
+}
+
+const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion, date: new Date().toISOString() };
+const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows: result.rows, hash: result.hash, memory: result.memory, size };
+
+const fmt = (n, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
+const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB |", "|---|---|---:|---:|---:|"];
+const order = ["put-1KiB", "get-1KiB", "put-1MiB", "get-1MiB", "put-16MiB", "get-16MiB", "batch-1KiB", "sweep-5000"];
+for (const workload of order) {
+  for (const row of result.rows.filter((r) => r.workload === workload).sort((a, b) => b.opsPerSec - a.opsPerSec)) {
+    lines.push(`| ${workload} | ${row.system} | ${fmt(row.opsPerSec)} | ${fmt(row.mbPerSec)} | ${row.ratioToRaw.toFixed(2)} |`);
+  }
+}
+lines.push("", "| hashing | size | MB/s |", "|---|---|---:|");
+for (const h of result.hash) lines.push(`| ${h.impl} | ${h.size} | ${fmt(h.mbPerSec)} |`);
+if (result.memory.blobBytes) lines.push("", `wasm memory growth while putting a ${result.memory.blobBytes / 2 ** 20} MiB Blob: ${(result.memory.blob256MiBWasmGrowthBytes / 2 ** 20).toFixed(2)} MiB`);
+lines.push(`package: wasm ${(size.wasmBytes / 1024).toFixed(0)} KiB (${(size.wasmGzipBytes / 1024).toFixed(1)} KiB gzipped), JS ${(size.jsBytes / 1024).toFixed(1)} KiB (${(size.jsGzipBytes / 1024).toFixed(1)} KiB gzipped)`);
+lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Chromium ${chromiumVersion}; ${rounds} rounds, medians`);
+const table = lines.join("\n");
+console.log(table);
+// Only a complete run may replace the published results.
+if (!filters) writeFileSync(join(root, "bench/results.json"), JSON.stringify(results, null, 2) + "\n");
+writeFileSync(join(out, "table.md"), table + "\n");
+console.log("wrote bench/results.json");

@@ -1,0 +1,157 @@
+// The systems compared, each doing the same content-addressed job: address bytes by their SHA-256,
+// store them, read them back, store a batch, delete many.
+import { get as kvGet, setMany, set as kvSet, delMany, createStore } from "idb-keyval";
+import Dexie from "dexie";
+import { IDBBlockstore } from "blockstore-idb";
+import { CID } from "multiformats/cid";
+import * as rawCodec from "multiformats/codecs/raw";
+import { sha256 as multihashSha256 } from "multiformats/hashes/sha2";
+import { IndexedDbAttachmentStore, reclaimOrphanedAttachments } from "/dist/index.js";
+
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+export const subtleId = async (bytes) => hex(await crypto.subtle.digest("SHA-256", bytes));
+const META = { mediaType: "application/octet-stream" };
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = tx.onerror = () => reject(tx.error);
+  });
+}
+
+/** The floor: one transaction per put, SHA-256 by WebCrypto, bytes stored as they are. */
+const rawIndexedDb = {
+  name: "raw-indexeddb",
+  async open(name) {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("blobs");
+    return request(open);
+  },
+  async put(db, bytes) {
+    const id = await subtleId(bytes);
+    const tx = db.transaction("blobs", "readwrite");
+    tx.objectStore("blobs").put(bytes, id);
+    await done(tx);
+    return id;
+  },
+  async get(db, id) {
+    return new Uint8Array(await request(db.transaction("blobs").objectStore("blobs").get(id)));
+  },
+  async putBatch(db, list) {
+    const ids = await Promise.all(list.map(subtleId));
+    const tx = db.transaction("blobs", "readwrite");
+    list.forEach((bytes, i) => tx.objectStore("blobs").put(bytes, ids[i]));
+    await done(tx);
+    return ids;
+  },
+  async removeMany(db, ids) {
+    const tx = db.transaction("blobs", "readwrite");
+    for (const id of ids) tx.objectStore("blobs").delete(id);
+    await done(tx);
+  },
+  close: (db) => db.close(),
+};
+
+const idbKeyval = {
+  name: "idb-keyval",
+  open: async (name) => createStore(name, "blobs"),
+  async put(store, bytes) {
+    const id = await subtleId(bytes);
+    await kvSet(id, bytes, store);
+    return id;
+  },
+  get: (store, id) => kvGet(id, store),
+  async putBatch(store, list) {
+    const ids = await Promise.all(list.map(subtleId));
+    await setMany(list.map((bytes, i) => [ids[i], bytes]), store);
+    return ids;
+  },
+  removeMany: (store, ids) => delMany(ids, store),
+  close() {},
+};
+
+const dexie = {
+  name: "dexie",
+  async open(name) {
+    const db = new Dexie(name);
+    db.version(1).stores({ blobs: "" });
+    await db.open();
+    return db;
+  },
+  async put(db, bytes) {
+    const id = await subtleId(bytes);
+    await db.blobs.put(bytes, id);
+    return id;
+  },
+  get: (db, id) => db.blobs.get(id),
+  async putBatch(db, list) {
+    const ids = await Promise.all(list.map(subtleId));
+    await db.blobs.bulkPut(list, ids);
+    return ids;
+  },
+  removeMany: (db, ids) => db.blobs.bulkDelete(ids),
+  close: (db) => db.close(),
+};
+
+const cidOf = async (bytes) => CID.createV1(rawCodec.code, await multihashSha256.digest(bytes));
+
+const blockstoreIdb = {
+  name: "blockstore-idb",
+  async open(name) {
+    const store = new IDBBlockstore(name);
+    await store.open();
+    return store;
+  },
+  async put(store, bytes) {
+    return store.put(await cidOf(bytes), bytes);
+  },
+  async get(store, cid) {
+    const parts = [];
+    for await (const part of store.get(cid)) parts.push(part);
+    return parts.length === 1 ? parts[0] : new Uint8Array(await new Blob(parts).arrayBuffer());
+  },
+  async putBatch(store, list) {
+    const pairs = await Promise.all(list.map(async (bytes) => ({ cid: await cidOf(bytes), bytes })));
+    const cids = [];
+    for await (const cid of store.putMany(pairs)) cids.push(cid);
+    return cids;
+  },
+  async removeMany(store, cids) {
+    for await (const _ of store.deleteMany(cids)) void _;
+  },
+  close: (store) => store.close(),
+};
+
+const webAttachments = {
+  name: "web-attachments",
+  open: (name) => IndexedDbAttachmentStore.open(name),
+  async put(store, bytes) {
+    return (await store.put(bytes, META)).id;
+  },
+  async get(store, id) {
+    return (await store.get(id)).bytes;
+  },
+  async putBatch(store, list) {
+    if (store.putMany) return (await store.putMany(list.map((bytes) => ({ bytes, meta: META })))).map((ref) => ref.id);
+    const ids = [];
+    for (const bytes of list) ids.push((await store.put(bytes, META)).id);
+    return ids;
+  },
+  /** 5000 orphans: uncommitted intents past the grace period, reclaimed by the sweep. */
+  async prepareOrphans(store, list) {
+    const session = store.session("abandoned");
+    if (session.putMany) await session.putMany(list.map((bytes) => ({ bytes, meta: META })));
+    else for (const bytes of list) await session.put(bytes, META);
+  },
+  sweep: (store) => reclaimOrphanedAttachments(store.manifest, store, Date.now() + 1),
+  close: (store) => store.close(),
+};
+
+export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb];
