@@ -86,6 +86,11 @@ export interface AttachmentStoreLike {
 export interface AttachmentStore extends AttachmentStoreLike {
   /** Stores bytes under their SHA-256; a repeat put keeps the bytes and replaces the metadata. */
   put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  /**
+   * Stores many attachments at once: one transaction on IndexedDB, so all land or none. Every item
+   * is checked before anything is written. On a session store each item gets its intent.
+   */
+  putMany(items: readonly { bytes: AttachmentBytes; meta: AttachmentCreateMeta }[]): Promise<AttachmentRef[]>;
   /** Rejects `NotFound` for an id that names nothing (malformed ids included). */
   get(id: AttachmentId): Promise<StoredAttachment>;
   /** Metadata only; no bytes are read. */

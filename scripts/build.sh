@@ -19,6 +19,15 @@ rm -rf "$out"
 mkdir -p "$out/wasm"
 wasm-bindgen --target web --no-typescript --out-dir "$out/wasm" --out-name web_attachments \
   "$target_dir/wasm32-unknown-unknown/release/web_attachments.wasm"
+# Lean wasm: binaryen's size optimiser (npm `binaryen`, a recent one: Debian's 108 breaks
+# wasm-bindgen's externref table) also drops the name section. Only the features rustc's output
+# already uses: anything more (e.g. typed function references) would not load in today's engines.
+node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+  --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  --enable-nontrapping-float-to-int --enable-multivalue \
+  "$out/wasm/web_attachments_bg.wasm" -o "$out/wasm/web_attachments_bg.wasm"
+node -e 'new WebAssembly.Module(require("fs").readFileSync(process.argv[1]))' "$out/wasm/web_attachments_bg.wasm" \
+  || { echo "[build] the optimised wasm does not compile" >&2; exit 1; }
 cp js/*.js js/index.d.ts "$out/"
 # Service workers cannot await the .wasm at the top level: they get it embedded.
 printf 'export const wasmBase64 = "%s";\n' "$(base64 -w0 "$out/wasm/web_attachments_bg.wasm")" \

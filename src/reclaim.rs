@@ -8,9 +8,9 @@ use crate::store::AttachmentStore;
 /// Optional controls for [`reclaim_orphaned_attachments`].
 #[derive(Default)]
 pub struct ReclaimOptions<'a> {
-    /// Called after each row with `(done, total)`, and once with `(0, total)` before the first.
+    /// Called with `(0, total)` first, then after each step or batch of steps with `(done, total)`.
     pub on_progress: Option<&'a mut dyn FnMut(u64, u64)>,
-    /// Checked before each row; when it returns true the sweep stops and fails with
+    /// Checked before each step or batch; when it returns true the sweep stops and fails with
     /// [`ReclaimOptions::ABORTED`]. Rows already handled stay handled.
     pub is_aborted: Option<&'a dyn Fn() -> bool>,
 }
@@ -44,12 +44,16 @@ pub async fn reclaim_orphaned_attachments(
         }
     };
     progress(0);
-    for (index, listed) in candidates.iter().enumerate() {
+    let mut done = 0;
+    for batch in candidates.chunks(store.reclaim_batch_size().max(1)) {
         if options.is_aborted.is_some_and(|aborted| aborted()) {
             return Err(AttachmentStoreError::backend(ReclaimOptions::ABORTED));
         }
-        report.record(store.reclaim_step(manifest, listed, older_than_epoch_ms).await?);
-        progress(index as u64 + 1);
+        for outcome in store.reclaim_batch(manifest, batch, older_than_epoch_ms).await? {
+            report.record(outcome);
+        }
+        done += batch.len() as u64;
+        progress(done);
     }
     Ok(report)
 }

@@ -56,21 +56,25 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
         Ok(ids)
     }
 
-    /// Puts through `write`, which stores bytes hashing to `id` together with this session's
-    /// intent, then remembers `id` as pending. Every way of putting (Rust slices here, JavaScript
-    /// buffers in the JS layer) goes through this one path.
-    pub(crate) async fn put_via(
+    /// Puts through `write`, which stores bytes hashing to each of `ids` together with this
+    /// session's intent for it (one intent per id, all stamped now), then remembers the ids as
+    /// pending. Every way of putting (one or many, Rust slices or JavaScript buffers) goes through
+    /// this one path.
+    pub(crate) async fn put_many_via(
         &self,
-        id: AttachmentId,
-        write: impl AsyncFnOnce(&S, &M, &AttachmentIntent) -> Result<AttachmentRef>,
-    ) -> Result<AttachmentRef> {
-        let intent = AttachmentIntent::new(id, self.session_id.clone(), now_epoch_ms());
-        let reference = write(&self.inner, &self.manifest, &intent).await?;
+        ids: Vec<AttachmentId>,
+        write: impl AsyncFnOnce(&S, &M, &[AttachmentIntent]) -> Result<Vec<AttachmentRef>>,
+    ) -> Result<Vec<AttachmentRef>> {
+        let now = now_epoch_ms();
+        let intents: Vec<AttachmentIntent> = ids.into_iter().map(|id| AttachmentIntent::new(id, self.session_id.clone(), now)).collect();
+        let references = write(&self.inner, &self.manifest, &intents).await?;
         let mut pending = self.pending();
-        if !pending.contains(&reference.id) {
-            pending.push(reference.id.clone());
+        for reference in &references {
+            if !pending.contains(&reference.id) {
+                pending.push(reference.id.clone());
+            }
         }
-        Ok(reference)
+        Ok(references)
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AttachmentId>> {
@@ -81,7 +85,12 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
 #[async_trait(?Send)]
 impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScopedAttachmentStore<S, M> {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        self.put_via(content_id(bytes), async |inner, manifest, intent| inner.put_with_intent(manifest, intent, bytes, meta).await).await
+        let mut written = self
+            .put_many_via(vec![content_id(bytes)], async |inner, manifest, intents| {
+                Ok(vec![inner.put_with_intent(manifest, &intents[0], bytes, meta).await?])
+            })
+            .await?;
+        Ok(written.remove(0))
     }
 
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
@@ -133,5 +142,18 @@ impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScope
         older_than_epoch_ms: i64,
     ) -> Result<SweepStepOutcome> {
         self.inner.reclaim_step(manifest, listed, older_than_epoch_ms).await
+    }
+
+    fn reclaim_batch_size(&self) -> usize {
+        self.inner.reclaim_batch_size()
+    }
+
+    async fn reclaim_batch(
+        &self,
+        manifest: &dyn AttachmentManifest,
+        listed: &[AttachmentManifestEntry],
+        older_than_epoch_ms: i64,
+    ) -> Result<Vec<SweepStepOutcome>> {
+        self.inner.reclaim_batch(manifest, listed, older_than_epoch_ms).await
     }
 }

@@ -82,6 +82,27 @@ pub trait AttachmentStore {
         put_with_intent_in_steps(self, manifest, intent, bytes, meta).await
     }
 
+    /// How many listed rows [`Self::reclaim_batch`] takes at once. 1 (the default) is a step per
+    /// row; backends that can re-check and delete many rows in one transaction say more.
+    fn reclaim_batch_size(&self) -> usize {
+        1
+    }
+
+    /// Sweep steps for consecutive listed rows (at most [`Self::reclaim_batch_size`]), one outcome
+    /// per row. The default runs [`Self::reclaim_step`] for each.
+    async fn reclaim_batch(
+        &self,
+        manifest: &dyn AttachmentManifest,
+        listed: &[AttachmentManifestEntry],
+        older_than_epoch_ms: i64,
+    ) -> Result<Vec<SweepStepOutcome>> {
+        let mut outcomes = Vec::with_capacity(listed.len());
+        for row in listed {
+            outcomes.push(self.reclaim_step(manifest, row, older_than_epoch_ms).await?);
+        }
+        Ok(outcomes)
+    }
+
     /// One sweep step for `listed`: re-reads that attachment's rows, then forgets rows and deletes
     /// the bytes as [`plan_sweep_step`] decides. The default is not atomic across manifest and
     /// store; backends sharing one database override it with a single transaction.

@@ -5,6 +5,8 @@
 //! as they are *at the time of the step*: backends that share a database between manifest and bytes
 //! read those rows and apply the decision in one transaction.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::id::AttachmentId;
@@ -40,6 +42,26 @@ pub fn plan_sweep_step(listed: &AttachmentManifestEntry, current: &[AttachmentMa
         return SweepPlan { forget: vec![key_of(listed)], delete_bytes: false };
     }
     SweepPlan { forget: current.iter().map(key_of).collect(), delete_bytes: true }
+}
+
+/// Plans the steps for a batch of listed rows from the rows of their attachments read once,
+/// applying each step's effect to `rows_by_id` before planning the next: exactly what planning
+/// each step on freshly read rows would give, provided nothing else writes in between (the batch
+/// runs inside one transaction). Returns one plan per listed row, in order.
+pub fn plan_sweep_batch(
+    listed: &[AttachmentManifestEntry],
+    rows_by_id: &mut HashMap<AttachmentId, Vec<AttachmentManifestEntry>>,
+    older_than_epoch_ms: i64,
+) -> Vec<SweepPlan> {
+    listed
+        .iter()
+        .map(|candidate| {
+            let rows = rows_by_id.entry(candidate.attachment_id.clone()).or_default();
+            let plan = plan_sweep_step(candidate, rows, older_than_epoch_ms);
+            rows.retain(|row| !plan.forget.iter().any(|(session, id)| row.session_id == *session && row.attachment_id == *id));
+            plan
+        })
+        .collect()
 }
 
 /// What one sweep step did.
@@ -84,6 +106,36 @@ mod tests {
 
     fn row(session: &str, at: i64, committed: Option<i64>) -> AttachmentManifestEntry {
         AttachmentManifestEntry { committed_at_epoch_ms: committed, ..apply_intent(None, &AttachmentIntent::new(content_id(b"x"), session, at)) }
+    }
+
+    proptest::proptest! {
+        /// Planning a batch from rows read once equals planning each step on re-read rows.
+        #[test]
+        fn batch_planning_equals_step_by_step(
+            rows in proptest::collection::vec((0u8..3, 0u8..3, 0i64..20, proptest::option::of(0i64..5)), 0..20),
+            threshold in 0i64..20,
+        ) {
+            let mut table: Vec<AttachmentManifestEntry> = Vec::new();
+            for (session, content, at, committed) in rows {
+                let id = content_id(&[content]);
+                let session = format!("s{session}");
+                table.retain(|row| !(row.session_id == session && row.attachment_id == id));
+                table.push(AttachmentManifestEntry { committed_at_epoch_ms: committed, ..apply_intent(None, &AttachmentIntent::new(id, session, at)) });
+            }
+            let listed = crate::core::manifest_rules::select_uncommitted(&table, threshold);
+            let mut by_id: HashMap<AttachmentId, Vec<AttachmentManifestEntry>> = HashMap::new();
+            for row in &table {
+                by_id.entry(row.attachment_id.clone()).or_default().push(row.clone());
+            }
+            let batch = plan_sweep_batch(&listed, &mut by_id, threshold);
+            let mut live = table.clone();
+            for (candidate, batched) in listed.iter().zip(&batch) {
+                let current: Vec<_> = live.iter().filter(|row| row.attachment_id == candidate.attachment_id).cloned().collect();
+                let stepwise = plan_sweep_step(candidate, &current, threshold);
+                proptest::prop_assert_eq!(&stepwise, batched);
+                live.retain(|row| !stepwise.forget.iter().any(|(s, id)| row.session_id == *s && row.attachment_id == *id));
+            }
+        }
     }
 
     #[test]

@@ -56,6 +56,18 @@ fn attach_transaction(target: &JsValue, listener: Option<&Function>) {
     let tx: &IdbTransaction = target.unchecked_ref();
     tx.set_oncomplete(listener);
     tx.set_onabort(listener);
+    tx.set_onerror(listener);
+}
+
+/// Whether a request error bubbling to the transaction is an `add` finding its key taken, which
+/// [`Store::add_unless_present`] means to tolerate (our schema has no unique index, so no other
+/// request can raise it).
+fn is_key_taken(event: &Event) -> bool {
+    event
+        .target()
+        .and_then(|target| target.dyn_into::<IdbRequest>().ok())
+        .and_then(|request| request.error().ok().flatten())
+        .is_some_and(|error| error.name() == "ConstraintError")
 }
 
 /// A callback-to-future bridge: one listener on a target's event handler properties, detached
@@ -198,23 +210,9 @@ impl Store {
 
     /// Adds `value` under `key` unless the key is taken, in which case the stored value stays (for
     /// content-addressed bytes: same key, same bytes). Saves a read round trip before each write.
+    /// The transaction's error listener lets the taken-key error pass without aborting.
     pub(crate) fn add_unless_present(&self, value: &JsValue, key: &JsValue) -> Result<()> {
-        let request = self.0.add_with_key(value, key).map_err(|error| js_error(error, "writing"))?;
-        let source = request.clone();
-        let settled = EventFuture::listen(&request, attach_request, move |event| {
-            let taken = source.error().ok().flatten().is_some_and(|error| error.name() == "ConstraintError");
-            if taken {
-                // Handled: the transaction goes on instead of aborting.
-                event.prevent_default();
-                event.stop_propagation();
-            }
-            Some(Ok(JsValue::UNDEFINED))
-        });
-        // Keeps the listener alive until the request settles; any other error aborts the transaction.
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = settled.await;
-        });
-        Ok(())
+        self.0.add_with_key(value, key).map(drop).map_err(|error| js_error(error, "writing"))
     }
 
     pub(crate) fn put(&self, value: &JsValue, key: Option<&JsValue>) -> Result<()> {
@@ -349,11 +347,16 @@ impl Database {
         .map_err(|error| js_error(error, "starting a transaction"))?;
         let done = (mode != Mode::Read).then(|| {
             let source = raw.clone();
-            EventFuture::listen(&raw, attach_transaction, move |event| {
-                Some(match event.type_().as_str() {
-                    "complete" => Ok(JsValue::UNDEFINED),
-                    _ => Err(source.error().map_or_else(|| JsValue::from_str("AbortError"), JsValue::from)),
-                })
+            EventFuture::listen(&raw, attach_transaction, move |event| match event.type_().as_str() {
+                "complete" => Some(Ok(JsValue::UNDEFINED)),
+                "abort" => Some(Err(source.error().map_or_else(|| JsValue::from_str("AbortError"), JsValue::from))),
+                // A request failed; unless it is a tolerated taken key, `abort` follows.
+                _ => {
+                    if is_key_taken(event) {
+                        event.prevent_default();
+                    }
+                    None
+                }
             })
         });
         Ok(Tx { raw, done, closed: Rc::clone(&self.closed) })

@@ -33,7 +33,7 @@ impl IndexedDbAttachmentManifest {
 impl AttachmentManifest for IndexedDbAttachmentManifest {
     async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
         intent.validate()?;
-        self.db.run(&[MANIFEST], Mode::Write, async |tx| tables::record_intent(tx, intent).await).await
+        self.db.run(&[MANIFEST], Mode::Write, async |tx| tables::record_intents(tx, std::slice::from_ref(intent)).await).await
     }
 
     /// Written with strict durability: a commit is the promise that the attachment is kept.

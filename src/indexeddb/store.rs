@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::{content_id, AttachmentId};
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
-use crate::core::sweep_rules::{plan_sweep_step, SweepStepOutcome};
+use crate::core::sweep_rules::{plan_sweep_batch, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use js_sys::ArrayBuffer;
@@ -65,40 +66,51 @@ impl IndexedDbAttachmentStore {
         manifest.colocation() == self.colocation()
     }
 
-    /// Puts bytes that are already a JavaScript `ArrayBuffer` (exact length, held by no one else)
-    /// and whose SHA-256 is `id`, so they never need to enter wasm memory.
-    pub(crate) async fn put_buffer(&self, id: AttachmentId, bytes: &ArrayBuffer, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
-        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::write_attachment(tx, &reference, bytes)).await?;
-        Ok(reference)
-    }
-
-    /// [`Self::put_buffer`] with `intent` recorded first: one transaction when `manifest` is in
-    /// this database, so bytes never exist without an intent row; two steps otherwise.
-    pub(crate) async fn put_buffer_with_intent(
-        &self,
-        manifest: &dyn AttachmentManifest,
-        intent: &AttachmentIntent,
-        id: AttachmentId,
-        bytes: &ArrayBuffer,
-        meta: AttachmentCreateMeta,
-    ) -> Result<AttachmentRef> {
-        intent.validate()?;
-        if id != intent.attachment_id {
-            return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {id}", intent.attachment_id)));
+    /// Puts bytes that are already JavaScript `ArrayBuffer`s (exact length, held by no one else)
+    /// and whose SHA-256 each item names, so they never need to enter wasm memory. All items land
+    /// in one transaction, or none do.
+    ///
+    /// With `intents` (one per item), each intent is recorded first: in the same transaction when
+    /// the manifest is in this database, so bytes never exist without an intent row; else in
+    /// steps, intents before bytes.
+    pub(crate) async fn put_buffers(&self, intents: Option<(&dyn AttachmentManifest, &[AttachmentIntent])>, items: Vec<BufferPut>) -> Result<Vec<AttachmentRef>> {
+        if let Some((manifest, intents)) = intents {
+            if intents.len() != items.len() {
+                return Err(AttachmentStoreError::invalid_input("one intent per item is needed"));
+            }
+            for (intent, item) in intents.iter().zip(&items) {
+                intent.validate()?;
+                if item.id != intent.attachment_id {
+                    return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {}", intent.attachment_id, item.id)));
+                }
+            }
+            if !self.shares_database_with(manifest) {
+                for intent in intents {
+                    manifest.record_intent(intent).await.map_err(intent_failure)?;
+                }
+                return Box::pin(self.put_buffers(None, items)).await;
+            }
         }
-        if !self.shares_database_with(manifest) {
-            manifest.record_intent(intent).await.map_err(intent_failure)?;
-            return self.put_buffer(id, bytes, meta).await;
-        }
-        let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
+        let written: Vec<(AttachmentRef, ArrayBuffer)> = items
+            .into_iter()
+            .map(|item| (item.meta.into_ref(item.id, u64::from(item.bytes.byte_length())), item.bytes))
+            .collect();
+        let stores: &[&'static str] = if intents.is_some() { &[MANIFEST, BYTES, META] } else { &[BYTES, META] };
         self.db
-            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
-                tables::record_intent(tx, intent).await?;
-                tables::write_attachment(tx, &reference, bytes)
+            .run(stores, Mode::Write, async |tx| {
+                if let Some((_, intents)) = intents {
+                    tables::record_intents(tx, intents).await?;
+                }
+                written.iter().try_for_each(|(reference, bytes)| tables::write_attachment(tx, reference, bytes))
             })
             .await?;
-        Ok(reference)
+        Ok(written.into_iter().map(|(reference, _)| reference).collect())
+    }
+
+    async fn put_one(&self, intent: Option<(&dyn AttachmentManifest, &AttachmentIntent)>, item: BufferPut) -> Result<AttachmentRef> {
+        let intents = intent.map(|(manifest, intent)| (manifest, std::slice::from_ref(intent)));
+        let mut written = self.put_buffers(intents, vec![item]).await?;
+        written.pop().ok_or_else(|| AttachmentStoreError::backend("nothing was written"))
     }
 
     /// Metadata and bytes, the bytes as the engine's fresh `ArrayBuffer` (no copy into wasm).
@@ -114,7 +126,7 @@ impl IndexedDbAttachmentStore {
 #[async_trait(?Send)]
 impl AttachmentStore for IndexedDbAttachmentStore {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        self.put_buffer(content_id(bytes), &tables::bytes_to_buffer(bytes), meta).await
+        self.put_one(None, BufferPut::copy_of(bytes, meta)).await
     }
 
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
@@ -151,35 +163,78 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         bytes: &[u8],
         meta: AttachmentCreateMeta,
     ) -> Result<AttachmentRef> {
-        self.put_buffer_with_intent(manifest, intent, content_id(bytes), &tables::bytes_to_buffer(bytes), meta).await
+        self.put_one(Some((manifest, intent)), BufferPut::copy_of(bytes, meta)).await
     }
 
-    /// Re-check and deletes in one transaction over manifest, bytes and metadata when `manifest`
-    /// is in this database: a put or commit from another connection lands either before (and is
-    /// seen) or after (and finds no bytes to lose).
-    async fn reclaim_step(
-        &self,
-        manifest: &dyn AttachmentManifest,
-        listed: &AttachmentManifestEntry,
-        older_than_epoch_ms: i64,
-    ) -> Result<SweepStepOutcome> {
+    fn reclaim_batch_size(&self) -> usize {
+        RECLAIM_BATCH
+    }
+
+    async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
+        let mut outcomes = self.reclaim_batch(manifest, std::slice::from_ref(listed), older_than_epoch_ms).await?;
+        outcomes.pop().ok_or_else(|| AttachmentStoreError::backend("no sweep outcome"))
+    }
+
+    /// Re-check and deletes for the whole batch in one transaction over manifest, bytes and
+    /// metadata when `manifest` is in this database: a put or commit from another connection lands
+    /// either before (and is seen) or after (and finds no bytes to lose). The rows are read once,
+    /// all requests at a time, and the steps planned from them ([`plan_sweep_batch`]).
+    async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         if !self.shares_database_with(manifest) {
-            return reclaim_step_in_steps(self, manifest, listed, older_than_epoch_ms).await;
+            let mut outcomes = Vec::with_capacity(listed.len());
+            for row in listed {
+                outcomes.push(reclaim_step_in_steps(self, manifest, row, older_than_epoch_ms).await?);
+            }
+            return Ok(outcomes);
         }
-        let id = &listed.attachment_id;
         self.db
             .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
-                let plan = plan_sweep_step(listed, &tables::rows_of(tx, id).await?, older_than_epoch_ms);
-                let mut deleted_bytes = None;
-                if plan.delete_bytes {
-                    deleted_bytes = tables::read_meta(tx, id).await?.map(|meta| meta.byte_len);
-                    tables::delete_attachment(tx, id)?;
+                let mut ids: Vec<&AttachmentId> = listed.iter().map(|row| &row.attachment_id).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let rows: Vec<_> = ids.iter().map(|id| tables::request_rows_of(tx, id)).collect::<Result<_>>()?;
+                let metas: Vec<_> = ids.iter().map(|id| tables::request_meta(tx, id)).collect::<Result<_>>()?;
+                let mut rows_by_id = HashMap::with_capacity(ids.len());
+                let mut byte_lens = HashMap::with_capacity(ids.len());
+                for ((id, rows), meta) in ids.iter().zip(rows).zip(metas) {
+                    rows_by_id.insert((*id).clone(), tables::decode_rows(rows.await?)?);
+                    byte_lens.insert(*id, tables::decode_meta(meta.await?)?.map(|meta| meta.byte_len));
                 }
-                for (session_id, row_id) in &plan.forget {
-                    tables::delete_rows(tx, row_id, Some(session_id)).await?;
-                }
-                Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
+                let plans = plan_sweep_batch(listed, &mut rows_by_id, older_than_epoch_ms);
+                listed
+                    .iter()
+                    .zip(plans)
+                    .map(|(row, plan)| {
+                        let mut deleted_bytes = None;
+                        if plan.delete_bytes {
+                            deleted_bytes = byte_lens.get_mut(&row.attachment_id).and_then(Option::take);
+                            tables::delete_attachment(tx, &row.attachment_id)?;
+                        }
+                        for (session_id, id) in &plan.forget {
+                            tables::delete_row(tx, session_id, id)?;
+                        }
+                        Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
+                    })
+                    .collect()
             })
             .await
+    }
+}
+
+/// Sweep steps per transaction: large enough to amortise a transaction, small enough to report
+/// progress and honour an abort often.
+const RECLAIM_BATCH: usize = 256;
+
+/// Bytes to put, already an exact-length JavaScript buffer, with the SHA-256 they hash to.
+pub(crate) struct BufferPut {
+    pub(crate) id: AttachmentId,
+    pub(crate) bytes: ArrayBuffer,
+    pub(crate) meta: AttachmentCreateMeta,
+}
+
+impl BufferPut {
+    /// Bytes from Rust: hashed here and copied out of wasm memory once.
+    fn copy_of(bytes: &[u8], meta: AttachmentCreateMeta) -> Self {
+        Self { id: content_id(bytes), bytes: tables::bytes_to_buffer(bytes), meta }
     }
 }

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::idb::{array_of, Tx};
+use super::idb::{array_of, Request, Tx};
 use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST};
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
@@ -46,14 +46,22 @@ fn buffer_from_js(value: JsValue) -> Result<ArrayBuffer> {
     value.dyn_into::<ArrayBuffer>().map_err(|_| AttachmentStoreError::backend("stored bytes are not an ArrayBuffer"))
 }
 
-/// The metadata of `id`, if any.
-pub(crate) async fn read_meta(tx: &Tx, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
-    let value = tx.store(META)?.get(&id_key(id)).await?;
+/// Starts reading the metadata of `id`; [`decode_meta`] reads the answer.
+pub(crate) fn request_meta(tx: &Tx, id: &AttachmentId) -> Result<Request> {
+    Ok(tx.store(META)?.get(&id_key(id)))
+}
+
+pub(crate) fn decode_meta(value: JsValue) -> Result<Option<AttachmentMeta>> {
     if value.is_undefined() {
         Ok(None)
     } else {
         from_js(value, "metadata").map(Some)
     }
+}
+
+/// The metadata of `id`, if any.
+pub(crate) async fn read_meta(tx: &Tx, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
+    decode_meta(request_meta(tx, id)?.await?)
 }
 
 /// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`. The buffer is the engine's
@@ -86,9 +94,12 @@ pub(crate) fn delete_attachment(tx: &Tx, id: &AttachmentId) -> Result<()> {
     tx.store(META)?.delete(&key)
 }
 
-/// That session's row for `id`, if any.
-pub(crate) async fn read_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Result<Option<AttachmentManifestEntry>> {
-    let value = tx.store(MANIFEST)?.get(&row_key(session_id, id)).await?;
+/// Starts reading that session's row for `id`; [`decode_row`] reads the answer.
+pub(crate) fn request_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Result<Request> {
+    Ok(tx.store(MANIFEST)?.get(&row_key(session_id, id)))
+}
+
+pub(crate) fn decode_row(value: JsValue) -> Result<Option<AttachmentManifestEntry>> {
     if value.is_undefined() {
         Ok(None)
     } else {
@@ -96,20 +107,38 @@ pub(crate) async fn read_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Re
     }
 }
 
+/// That session's row for `id`, if any.
+pub(crate) async fn read_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Result<Option<AttachmentManifestEntry>> {
+    decode_row(request_row(tx, session_id, id)?.await?)
+}
+
 /// Writes a manifest row (insert or replace).
 pub(crate) fn write_row(tx: &Tx, row: &AttachmentManifestEntry) -> Result<()> {
     tx.store(MANIFEST)?.put(&to_js(row)?, None)
 }
 
-/// Records `intent` by the manifest rule (refresh, keep any commit).
-pub(crate) async fn record_intent(tx: &Tx, intent: &AttachmentIntent) -> Result<()> {
-    let existing = read_row(tx, &intent.session_id, &intent.attachment_id).await?;
-    write_row(tx, &apply_intent(existing.as_ref(), intent))
+/// Records `intents` by the manifest rule (refresh, keep any commit), reading the existing rows
+/// all at once.
+pub(crate) async fn record_intents(tx: &Tx, intents: &[AttachmentIntent]) -> Result<()> {
+    let existing: Vec<Request> = intents.iter().map(|i| request_row(tx, &i.session_id, &i.attachment_id)).collect::<Result<_>>()?;
+    for (intent, existing) in intents.iter().zip(existing) {
+        write_row(tx, &apply_intent(decode_row(existing.await?)?.as_ref(), intent))?;
+    }
+    Ok(())
+}
+
+/// Starts reading every row of `id`, whatever its session; [`decode_rows`] reads the answer.
+pub(crate) fn request_rows_of(tx: &Tx, id: &AttachmentId) -> Result<Request> {
+    Ok(tx.store(MANIFEST)?.index(BY_ATTACHMENT)?.get_all(&id_key(id)))
+}
+
+pub(crate) fn decode_rows(value: JsValue) -> Result<Vec<AttachmentManifestEntry>> {
+    rows_from_js(value, "manifest")
 }
 
 /// Every row of `id`, whatever its session.
 pub(crate) async fn rows_of(tx: &Tx, id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-    rows_from_js(tx.store(MANIFEST)?.index(BY_ATTACHMENT)?.get_all(&id_key(id)).await?, "manifest")
+    decode_rows(request_rows_of(tx, id)?.await?)
 }
 
 /// Rows with `intentAtEpochMs <= at_most`, committed or not.
@@ -118,11 +147,16 @@ pub(crate) async fn rows_intended_by(tx: &Tx, at_most: i64) -> Result<Vec<Attach
     rows_from_js(tx.store(MANIFEST)?.index(super::schema::BY_INTENT_AT)?.get_all(&range).await?, "manifest")
 }
 
+/// Deletes that session's row for `id`.
+pub(crate) fn delete_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Result<()> {
+    tx.store(MANIFEST)?.delete(&row_key(session_id, id))
+}
+
 /// Deletes that session's row for `id`, or every row of `id`.
 pub(crate) async fn delete_rows(tx: &Tx, id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
     let rows = tx.store(MANIFEST)?;
     match session_id {
-        Some(session_id) => rows.delete(&row_key(session_id, id)),
+        Some(session_id) => delete_row(tx, session_id, id),
         None => {
             let keys = rows.index(BY_ATTACHMENT)?.get_all_keys(&id_key(id)).await?;
             keys.unchecked_into::<Array>().iter().try_for_each(|key| rows.delete(&key))

@@ -18,7 +18,7 @@ use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::core::sweep_rules::SweepStepOutcome;
 use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
-use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
+use crate::indexeddb::{BufferPut, IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
 use crate::manifest::AttachmentManifest;
 use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
 use crate::session::SessionScopedAttachmentStore;
@@ -76,31 +76,50 @@ impl AnyStore {
         StoreHandle(self.clone())
     }
 
-    /// Puts bytes that are still a JavaScript buffer; they enter wasm only for stores that live
-    /// there (memory).
-    pub(crate) async fn put_js(&self, bytes: &JsBytes, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+    /// Puts bytes that are still JavaScript buffers; they enter wasm only for stores that live
+    /// there (memory). On IndexedDB all items land in one transaction.
+    pub(crate) async fn put_many_js(&self, items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Result<Vec<AttachmentRef>> {
         match self {
-            Self::IndexedDb(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await,
-            Self::DurableObject(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await,
-            Self::Memory(store) => store.put(&bytes.to_vec(), meta).await,
+            Self::IndexedDb(store) => store.put_buffers(None, buffer_puts(items)).await,
             Self::Session(session) => {
+                let ids = items.iter().map(|(bytes, _)| bytes.id.clone()).collect();
                 session
-                    .put_via(bytes.id.clone(), async |inner, manifest, intent| Box::pin(inner.put_js_with_intent(manifest, intent, bytes, meta)).await)
+                    .put_many_via(ids, async |inner, manifest, intents| Box::pin(inner.put_many_js_with_intents(manifest, intents, items)).await)
                     .await
             }
-            Self::Js(store) => store.put_view(&bytes.view(), &meta).await,
+            Self::DurableObject(_) | Self::Memory(_) | Self::Js(_) => {
+                let mut written = Vec::with_capacity(items.len());
+                for (bytes, meta) in items {
+                    written.push(match self {
+                        Self::DurableObject(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await?,
+                        Self::Memory(store) => store.put(&bytes.to_vec(), meta).await?,
+                        Self::Js(store) => store.put_view(&bytes.view(), &meta).await?,
+                        Self::IndexedDb(_) | Self::Session(_) => unreachable!("handled above"),
+                    });
+                }
+                Ok(written)
+            }
         }
     }
 
-    /// [`Self::put_js`] with the intent recorded first (in one transaction where possible).
-    pub(crate) async fn put_js_with_intent(&self, manifest: &AnyManifest, intent: &AttachmentIntent, bytes: &JsBytes, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+    /// [`Self::put_many_js`] with one intent per item recorded first (in the same transaction
+    /// where the backend can).
+    pub(crate) async fn put_many_js_with_intents(&self, manifest: &AnyManifest, intents: &[AttachmentIntent], items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Result<Vec<AttachmentRef>> {
         match self {
-            Self::IndexedDb(store) => store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await,
-            Self::DurableObject(store) => store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await,
-            Self::Session(session) => Box::pin(session.inner().put_js_with_intent(manifest, intent, bytes, meta)).await,
+            Self::IndexedDb(store) => store.put_buffers(Some((manifest, intents)), buffer_puts(items)).await,
+            Self::Session(session) => Box::pin(session.inner().put_many_js_with_intents(manifest, intents, items)).await,
+            Self::DurableObject(store) => {
+                let mut written = Vec::with_capacity(items.len());
+                for (intent, (bytes, meta)) in intents.iter().zip(items) {
+                    written.push(store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await?);
+                }
+                Ok(written)
+            }
             Self::Memory(_) | Self::Js(_) => {
-                manifest.record_intent(intent).await.map_err(intent_failure)?;
-                self.put_js(bytes, meta).await
+                for intent in intents {
+                    manifest.record_intent(intent).await.map_err(intent_failure)?;
+                }
+                self.put_many_js(items).await
             }
         }
     }
@@ -193,6 +212,12 @@ impl AttachmentStore for AnyStore {
     async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
         each!(self, s => s.reclaim_step(manifest, listed, older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Session | Js)
     }
+    fn reclaim_batch_size(&self) -> usize {
+        each!(self, s => s.reclaim_batch_size(), IndexedDb | DurableObject | Memory | Session | Js)
+    }
+    async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
+        each!(self, s => s.reclaim_batch(manifest, listed, older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Session | Js)
+    }
 }
 
 #[async_trait(?Send)]
@@ -215,4 +240,8 @@ impl AttachmentManifest for AnyManifest {
     fn colocation(&self) -> Option<String> {
         each!(self, m => m.colocation(), IndexedDb | DurableObject | Memory | Js)
     }
+}
+
+fn buffer_puts(items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Vec<BufferPut> {
+    items.into_iter().map(|(bytes, meta)| BufferPut { id: bytes.id, bytes: bytes.buffer, meta }).collect()
 }

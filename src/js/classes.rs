@@ -16,8 +16,13 @@ use crate::indexeddb::DEFAULT_DATABASE_NAME;
 use crate::memory::InMemoryAttachmentStore;
 use crate::{AttachmentManifest, AttachmentStore};
 
-/// Runs `future` as a promise whose rejections are `AttachmentStoreError`s.
+/// Runs `future` as a promise whose rejections are `AttachmentStoreError`s. Boxed on purpose:
+/// one `future_to_promise` for every method instead of one copy each keeps the wasm small.
 pub(crate) fn promise(future: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
+    settle_boxed(Box::pin(future))
+}
+
+fn settle_boxed(future: std::pin::Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
     future_to_promise(async move { future.await.map_err(error::to_js) })
 }
 
@@ -32,7 +37,23 @@ fn put(store: AnyStore, bytes: JsValue, meta: JsValue) -> Promise {
     promise(async move {
         let meta = convert::create_meta(&meta)?;
         let bytes = JsBytes::read(&bytes).await?;
-        to_object(&store.put_js(&bytes, meta).await?)
+        let written = store.put_many_js(vec![(bytes, meta)]).await?;
+        to_object(&written[0])
+    })
+}
+
+fn put_many(store: AnyStore, items: JsValue) -> Promise {
+    promise(async move {
+        // Everything is checked and hashed before anything is written: a bad item writes nothing.
+        let list = convert::array(&items, "putMany's items")?;
+        let mut prepared = Vec::with_capacity(list.length() as usize);
+        for (index, item) in list.iter().enumerate() {
+            convert::expect_object(&item, &format!("items[{index}]"))?;
+            let meta = convert::create_meta(&convert::field(&item, "meta")?).map_err(|e| e.context(&format!("items[{index}]")))?;
+            let bytes = JsBytes::read(&convert::field(&item, "bytes")?).await.map_err(|e| e.context(&format!("items[{index}]")))?;
+            prepared.push((bytes, meta));
+        }
+        to_array(&store.put_many_js(prepared).await?)
     })
 }
 
@@ -76,6 +97,11 @@ macro_rules! store_members {
             /// Stores bytes under their SHA-256.
             pub fn put(&self, bytes: JsValue, meta: JsValue) -> Promise {
                 put(self.any(), bytes, meta)
+            }
+            /// Stores many attachments at once (one transaction on IndexedDB); all or none.
+            #[wasm_bindgen(js_name = putMany)]
+            pub fn put_many(&self, items: JsValue) -> Promise {
+                put_many(self.any(), items)
             }
             /// Metadata and bytes; rejects `NotFound`.
             pub fn get(&self, id: JsValue) -> Promise {

@@ -117,6 +117,15 @@ pub(crate) fn intent(value: &JsValue) -> Result<AttachmentIntent> {
     Ok(intent)
 }
 
+/// An array argument.
+pub(crate) fn array(value: &JsValue, what: &str) -> Result<Array> {
+    if Array::is_array(value) {
+        Ok(value.clone().unchecked_into())
+    } else {
+        Err(invalid(format!("{what} must be an array, got {}", type_name(value))))
+    }
+}
+
 /// An array of well-formed ids.
 pub(crate) fn id_list(value: &JsValue) -> Result<Vec<AttachmentId>> {
     if !Array::is_array(value) {

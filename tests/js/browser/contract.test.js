@@ -200,6 +200,21 @@ for (const [kind, make] of Object.entries(kinds)) {
     assert.deepEqual(ids, refs.filter((_, i) => i !== 2).map((r) => r.id).sort());
   });
 
+  test(`${kind}: putMany stores every item at once, or nothing when one is bad`, async () => {
+    const { store } = await make();
+    const refs = await store.putMany([
+      { bytes: text("one"), meta: { mediaType: "text/plain", label: "1" } },
+      { bytes: new Blob(["two"]), meta: { mediaType: "text/plain" } },
+      { bytes: text("one"), meta: { mediaType: "text/markdown" } },
+    ]);
+    assert.deepEqual(refs.map((r) => r.id), [contentId(text("one")), contentId(text("two")), contentId(text("one"))]);
+    assert.equal((await store.list()).length, 2);
+    await rejects(store.putMany([{ bytes: text("three"), meta: { mediaType: "text/plain" } }, { bytes: text("four"), meta: { mediaType: "bad" } }]), "InvalidInput");
+    await rejects(store.putMany("nope"), "InvalidInput");
+    assert.equal(await store.head(contentId(text("three"))), undefined, "a bad item writes nothing");
+    assert.deepEqual(await store.putMany([]), []);
+  });
+
   test(`${kind}: bad metadata rejects InvalidInput and stores nothing`, async () => {
     const { store } = await make();
     await rejects(store.put(text("x"), { mediaType: "text/plain; charset=utf-8" }), "InvalidInput");
@@ -292,6 +307,10 @@ test("store.session(): intent before bytes, pending ids, commit", async () => {
     assert.deepEqual(await session.commit(), [first.id, second.id]);
     assert.deepEqual(session.pendingManifestCommitIds(), []);
     assert.equal(typeof (await manifest.entriesFor(second.id))[0].committedAtEpochMs, "number");
+    const many = await session.putMany([{ bytes: text("m1"), meta: { mediaType: "text/plain" } }, { bytes: text("m2"), meta: { mediaType: "text/plain" } }]);
+    assert.deepEqual(session.pendingManifestCommitIds(), many.map((r) => r.id), "putMany leaves every id pending");
+    for (const ref of many) assert.equal((await manifest.entriesFor(ref.id))[0].sessionId, "conversation-1", "an intent per item");
+    assert.deepEqual(await session.commit(), many.map((r) => r.id));
     const third = await session.put(text("third"), { mediaType: "text/plain" });
     session.markManifestCommitted([third.id]);
     assert.deepEqual(session.pendingManifestCommitIds(), []);
@@ -356,7 +375,9 @@ test("reclaimOrphanedAttachments: aged orphans go, committed and young stay, wit
     const progress = [];
     const report = await reclaimOrphanedAttachments(manifest, store, 2000, { onProgress: (done, total) => progress.push([done, total]) });
     assert.deepEqual(report, { scannedIntentCount: 2, reclaimedCount: 2, deletedCount: 1, deletedBytes: 6 });
-    assert.deepEqual(progress, [[0, 2], [1, 2], [2, 2]]);
+    assert.deepEqual(progress[0], [0, 2], "progress starts at (0, total)");
+    assert.deepEqual(progress.at(-1), [2, 2], "progress ends at (total, total)");
+    assert.ok(progress.every(([done], i) => i === 0 || done > progress[i - 1][0]), `progress rises: ${JSON.stringify(progress)}`);
     await rejects(store.get(ids.orphan), "NotFound");
     for (const kept of [ids.committed, ids.young, ids.shared]) assert.ok(await store.head(kept), "kept");
   }
@@ -371,8 +392,9 @@ test("reclaimOrphanedAttachments: an aborted signal stops the sweep with the rea
   assert.equal(error.cause, controller.signal.reason);
   assert.ok(await store.head(ids.orphan), "nothing was reclaimed");
   const midway = new AbortController();
-  const report = reclaimOrphanedAttachments(manifest, store, 2000, { signal: midway.signal, onProgress: (done) => done === 1 && midway.abort() });
+  const report = reclaimOrphanedAttachments(manifest, store, 2000, { signal: midway.signal, onProgress: (done) => done === 0 && midway.abort() });
   await rejects(report, "Backend");
+  assert.ok(await store.head(ids.orphan), "aborted after the first progress report: nothing reclaimed");
   const throwing = reclaimOrphanedAttachments(manifest, store, 2000, { onProgress: () => { throw new RangeError("bad bar"); } });
   assert.equal((await rejects(throwing, "Backend")).cause.message, "bad bar");
   await rejects(reclaimOrphanedAttachments(manifest, store, 2000, { signal: "nope" }), "InvalidInput");

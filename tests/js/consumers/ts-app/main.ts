@@ -41,6 +41,7 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const store: IndexedDbAttachmentStore = await IndexedDbAttachmentStore.open();
   const session: SessionScopedAttachmentStore = store.session("conversation");
   const ref: AttachmentRef = await session.put(file, { mediaType: file.type, label: "upload" });
+  const batch: AttachmentRef[] = await session.putMany([{ bytes: file, meta: { mediaType: "image/png" } }]);
   const ids: string[] = await session.commit();
   const stored: StoredAttachment = await store.get(ref.id);
   const bytes: Uint8Array = stored.bytes;
@@ -74,7 +75,7 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const c: ErrorCode = "Oops";
   const somewhere = await openAttachmentStore({ name: "x" });
   const kind: "durable" | "ephemeral" = somewhere.persistence;
-  void [ids, width, committedAt, report, other, model, id, p, c, kind];
+  void [batch, ids, width, committedAt, report, other, model, id, p, c, kind];
   return report.deletedCount;
 }
 
