@@ -237,7 +237,7 @@ export declare function openAttachmentStore(options?: { name?: string }): Promis
 export interface ReclaimOptions {
   /** Stops the sweep between rows; it then rejects `Backend` with the signal's reason as `cause`. */
   signal?: AbortSignal;
-  /** Called with `(0, total)` first, then after each row. */
+  /** Called with `(0, total)` first, then after each step (memory, your own stores) or batch of up to 256 rows (IndexedDB). */
   onProgress?: (done: number, total: number) => void;
 }
 

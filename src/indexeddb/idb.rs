@@ -19,7 +19,7 @@ use js_sys::Function;
 use web_sys::{Event, IdbDatabase, IdbFactory, IdbIndex, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode, IdbVersionChangeEvent};
 
 use super::error_map::js_error;
-use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
+use crate::core::error::{AttachmentStoreError, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -208,6 +208,10 @@ impl Store {
         Request::issue(self.0.get_all(), "listing")
     }
 
+    pub(crate) fn get_all_in(&self, range: &JsValue) -> Request {
+        Request::issue(self.0.get_all_with_key(range), "reading")
+    }
+
     /// Adds `value` under `key` unless the key is taken, in which case the stored value stays (for
     /// content-addressed bytes: same key, same bytes). Saves a read round trip before each write.
     /// The transaction's error listener lets the taken-key error pass without aborting.
@@ -322,12 +326,15 @@ impl Database {
             Ok(value) if mode == Mode::Read => Ok(value),
             Ok(value) => tx.finish().await.map(|()| value),
             Err(error) => {
-                let _ = tx.raw.abort();
-                match tx.finish().await {
-                    // A full disk often shows only on the transaction, the request just says "aborted".
-                    Err(aborted) if aborted.code() == ErrorCode::QuotaExceeded => Err(aborted),
-                    _ => Err(error),
+                // If the engine aborted the transaction (a full disk, a value over its size limit),
+                // its reason is the real error; what the body saw next ("the transaction has
+                // finished", "aborted") is only a consequence.
+                if let Some(reason) = tx.raw.error() {
+                    return Err(js_error(reason.into(), "the transaction was aborted"));
                 }
+                let _ = tx.raw.abort();
+                let _ = tx.finish().await;
+                Err(error)
             }
         }
     }

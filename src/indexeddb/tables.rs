@@ -64,14 +64,53 @@ pub(crate) async fn read_meta(tx: &Tx, id: &AttachmentId) -> Result<Option<Attac
     decode_meta(request_meta(tx, id)?.await?)
 }
 
+/// Engines cap one stored value (Chromium: about 127 MiB), so larger bytes are stored in chunks
+/// of this size: the first under `<id>`, the rest under `<id>#000001`, `<id>#000002`, ...
+pub(crate) const CHUNK_BYTES: u32 = 32 << 20;
+
+fn chunk_key(id: &AttachmentId, index: u32) -> JsValue {
+    JsValue::from_str(&format!("{id}#{index:06}"))
+}
+
+/// Every key of `id`'s bytes: `<id>` and its chunks (ids are fixed-length hex, so no other id
+/// falls in between).
+fn all_chunks(id: &AttachmentId) -> Result<JsValue> {
+    web_sys::IdbKeyRange::bound(&id_key(id), &JsValue::from_str(&format!("{id}#\u{ffff}")))
+        .map(JsValue::from)
+        .map_err(|e| AttachmentStoreError::backend(format!("building a key range: {e:?}")))
+}
+
 /// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`. The buffer is the engine's
-/// fresh copy, so it can be handed to a caller as is.
+/// fresh copy (or, for chunked bytes, a fresh concatenation), so it can be handed to a caller.
 pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Option<AttachmentMeta>, Option<ArrayBuffer>)> {
-    let bytes_request = tx.store(BYTES)?.get(&id_key(id));
+    let first_chunk = tx.store(BYTES)?.get(&id_key(id));
     let meta = read_meta(tx, id).await?;
-    let bytes = bytes_request.await?;
-    let bytes = if bytes.is_undefined() { None } else { Some(buffer_from_js(bytes)?) };
-    Ok((meta, bytes))
+    let first = first_chunk.await?;
+    if first.is_undefined() {
+        return Ok((meta, None));
+    }
+    let first = buffer_from_js(first)?;
+    let chunked = meta.as_ref().is_some_and(|meta| meta.byte_len > u64::from(first.byte_length()));
+    let (true, Some(meta)) = (chunked, meta.clone()) else {
+        return Ok((meta, Some(first)));
+    };
+    // Chunked: read every chunk in one request and join them.
+    let chunks: Array = tx.store(BYTES)?.get_all_in(&all_chunks(id)?).await?.unchecked_into();
+    let length = u32::try_from(meta.byte_len).map_err(|_| AttachmentStoreError::backend("attachment too large for one buffer"))?;
+    let joined = Uint8Array::new_with_length(length);
+    let mut offset = 0u32;
+    for chunk in chunks.iter() {
+        let chunk = Uint8Array::new(buffer_from_js(chunk)?.as_ref());
+        if offset + chunk.length() > length {
+            return Err(AttachmentStoreError::backend(format!("attachment {id} has more bytes than its metadata says")));
+        }
+        joined.set(&chunk, offset);
+        offset += chunk.length();
+    }
+    if offset != length {
+        return Err(AttachmentStoreError::backend(format!("attachment {id} is missing chunks")));
+    }
+    Ok((Some(meta), Some(joined.buffer())))
 }
 
 /// Every attachment's metadata, ordered by id.
@@ -83,15 +122,27 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
 /// content is already stored (same id, same bytes). Issues its writes without waiting: the
 /// transaction's `complete` (or `abort`) reports them.
 pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
-    tx.store(BYTES)?.add_unless_present(bytes, &id_key(&meta.id))?;
+    let store = tx.store(BYTES)?;
+    if bytes.byte_length() <= CHUNK_BYTES {
+        store.add_unless_present(bytes, &id_key(&meta.id))?;
+    } else {
+        let mut index = 0;
+        let mut offset = 0;
+        while offset < bytes.byte_length() {
+            let end = (offset + CHUNK_BYTES).min(bytes.byte_length());
+            let key = if index == 0 { id_key(&meta.id) } else { chunk_key(&meta.id, index) };
+            store.add_unless_present(&bytes.slice_with_end(offset, end), &key)?;
+            index += 1;
+            offset = end;
+        }
+    }
     tx.store(META)?.put(&to_js(meta)?, None)
 }
 
 /// Deletes the bytes and metadata of `id`.
 pub(crate) fn delete_attachment(tx: &Tx, id: &AttachmentId) -> Result<()> {
-    let key = id_key(id);
-    tx.store(BYTES)?.delete(&key)?;
-    tx.store(META)?.delete(&key)
+    tx.store(BYTES)?.delete(&all_chunks(id)?)?;
+    tx.store(META)?.delete(&id_key(id))
 }
 
 /// Starts reading that session's row for `id`; [`decode_row`] reads the answer.

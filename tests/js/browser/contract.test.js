@@ -228,6 +228,32 @@ for (const [kind, make] of Object.entries(kinds)) {
   });
 }
 
+test("indexeddb: attachments over the engines' value limit are chunked, read whole, and deleted whole", async () => {
+  const store = await IndexedDbAttachmentStore.open(freshName());
+  const size = 70 * 1024 * 1024 + 3; // three chunks of at most 32 MiB
+  const big = new Uint8Array(size);
+  for (let i = 0; i < size; i += 4096) big[i] = (i / 4096) & 255;
+  const session = store.session("big");
+  const ref = await session.put(new Blob([big]), { mediaType: "application/octet-stream" });
+  assert.equal(ref.id, contentId(big));
+  const again = await store.put(big, { mediaType: "video/mp4" });
+  assert.equal(again.id, ref.id, "a repeat put of chunked bytes keeps them");
+  const back = await store.get(ref.id);
+  assert.equal(back.bytes.length, size);
+  assert.equal(contentId(back.bytes), ref.id, "reassembled in order");
+  assert.equal(back.meta.mediaType, "video/mp4");
+  const rawKeys = async () => {
+    const db = await new Promise((ok) => { const r = indexedDB.open(store.name); r.onsuccess = () => ok(r.result); });
+    const keys = await new Promise((ok) => { const r = db.transaction("bytes").objectStore("bytes").getAllKeys(); r.onsuccess = () => ok(r.result); });
+    db.close();
+    return keys;
+  };
+  assert.deepEqual(await rawKeys(), [ref.id, `${ref.id}#000001`, `${ref.id}#000002`]);
+  const report = await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 1000);
+  assert.deepEqual(report, { scannedIntentCount: 1, reclaimedCount: 1, deletedCount: 1, deletedBytes: size });
+  assert.deepEqual(await rawKeys(), [], "the sweep deleted every chunk");
+});
+
 test("persistence: IndexedDB is durable, memory is ephemeral", async () => {
   const idb = await IndexedDbAttachmentStore.open(freshName());
   assert.equal(idb.persistence, "durable");
