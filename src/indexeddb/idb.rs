@@ -406,6 +406,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
     use super::*;
+    use crate::core::error::ErrorCode;
     use crate::indexeddb::schema::{self, META};
 
     async fn fresh(tag: &str) -> Rc<Database> {

@@ -14,6 +14,7 @@ mod store;
 mod tables;
 
 pub use manifest::IndexedDbAttachmentManifest;
+#[cfg(feature = "js")]
 pub(crate) use store::BufferPut;
 pub use store::{IndexedDbAttachmentStore, DEFAULT_DATABASE_NAME};
 
