@@ -47,6 +47,18 @@ impl AttachmentIntent {
     }
 }
 
+impl AttachmentIntent {
+    /// [`Self::validate`], and that the intent names the bytes about to be written (`id` is
+    /// their SHA-256): an intent for other content would protect the wrong bytes.
+    pub fn validate_for(&self, id: &AttachmentId) -> Result<()> {
+        self.validate()?;
+        if &self.attachment_id != id {
+            return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {id}", self.attachment_id)));
+        }
+        Ok(())
+    }
+}
+
 /// Session ids are opaque but must be non-empty, so that a row always names its writer.
 pub fn validate_session_id(session_id: &str) -> Result<()> {
     if session_id.is_empty() {

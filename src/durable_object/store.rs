@@ -88,10 +88,7 @@ impl DurableObjectAttachmentStore {
         bytes: &ArrayBuffer,
         meta: AttachmentCreateMeta,
     ) -> Result<AttachmentRef> {
-        intent.validate()?;
-        if id != intent.attachment_id {
-            return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {id}", intent.attachment_id)));
-        }
+        intent.validate_for(&id)?;
         if manifest.colocation() != self.colocation() {
             manifest.record_intent(intent).await.map_err(intent_failure)?;
             return self.put_buffer(id, bytes, meta).await;

@@ -79,10 +79,7 @@ impl IndexedDbAttachmentStore {
                 return Err(AttachmentStoreError::invalid_input("one intent per item is needed"));
             }
             for (intent, item) in intents.iter().zip(&items) {
-                intent.validate()?;
-                if item.id != intent.attachment_id {
-                    return Err(AttachmentStoreError::invalid_input(format!("the intent names {} but the bytes hash to {}", intent.attachment_id, item.id)));
-                }
+                intent.validate_for(&item.id)?;
             }
             if !self.shares_database_with(manifest) {
                 for intent in intents {

@@ -1,24 +1,11 @@
 // The example services' HTTP API, checked over loopback (the same checks for workerd and Deno).
 import { createHash } from "node:crypto";
+import { collector, expect } from "../support/results.mjs";
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
 export async function checkHttpApi(base) {
-  const results = { passed: 0, failed: 0, failures: [], names: [] };
-  const check = async (name, fn) => {
-    try {
-      await fn();
-      results.passed++;
-      results.names.push(`ok ${name}`);
-    } catch (error) {
-      results.failed++;
-      results.failures.push(`${name}: ${error.message}`);
-      results.names.push(`FAIL ${name}`);
-    }
-  };
-  const expect = (condition, message) => {
-    if (!condition) throw new Error(message);
-  };
+  const { results, check } = collector();
   const call = (method, path, init = {}) => fetch(base + path, { method, ...init });
   const put = (session, bytes, headers) => call("PUT", `/sessions/${encodeURIComponent(session)}/attachments`, { body: bytes, headers });
 

@@ -7,18 +7,12 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { collector as collect, exitCode, report } from "../support/results.mjs";
 import { checkHttpApi } from "./http-api.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const bin = (name) => join(root, "node_modules/.bin", name);
 const work = join(root, "target/edge-tests");
-let totalFailed = 0;
-
-function report(suite, results) {
-  for (const line of [...results.names, ...results.failures]) console.log(`  ${line}`);
-  console.log(`${suite}: ${results.passed} passed, ${results.failed} failed`);
-  totalFailed += results.failed;
-}
 
 const freePort = () => new Promise((done) => {
   const probe = createServer().listen(0, "127.0.0.1", () => {
@@ -55,21 +49,6 @@ async function start(command, args, { env = {}, port } = {}) {
   }
 }
 
-function collect() {
-  const results = { passed: 0, failed: 0, failures: [], names: [] };
-  const check = async (name, fn) => {
-    try {
-      const detail = await fn();
-      results.passed++;
-      results.names.push(`ok ${name}${detail ? ` (${detail})` : ""}`);
-    } catch (error) {
-      results.failed++;
-      results.failures.push(`${name}: ${error.message}`);
-      results.names.push(`FAIL ${name}`);
-    }
-  };
-  return { results, check };
-}
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
@@ -166,5 +145,4 @@ mkdirSync(work, { recursive: true });
   report("installed package in node, deno and a workerd bundle", results);
 }
 
-console.log(totalFailed === 0 ? "edge tests: all passed" : `edge tests: ${totalFailed} failed`);
-process.exit(totalFailed === 0 ? 0 : 1);
+process.exit(exitCode("edge tests"));

@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { deflateSync } from "node:zlib";
+import { collector, expect } from "../support/results.mjs";
 
 export const SCREENSHOT = resolve(import.meta.dirname, "../../target/screenshots/demo.png");
 
@@ -35,26 +36,12 @@ function gradientPng(width, height) {
 }
 
 export async function driveDemo(browser, origin) {
-  const results = { passed: 0, failed: 0, failures: [], names: [] };
+  const { results, check } = collector();
   const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
   const page = await context.newPage();
   const cards = page.locator(".card");
   const waitReady = () => page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("ready"), null, { timeout: 30_000 });
   const waitCount = (n) => page.waitForFunction((n) => document.querySelectorAll(".card").length === n, n, { timeout: 30_000 });
-  const check = async (name, fn) => {
-    try {
-      await fn();
-      results.passed++;
-      results.names.push(`ok ${name}`);
-    } catch (error) {
-      results.failed++;
-      results.failures.push(`${name}: ${error.message.split("\n")[0]}`);
-      results.names.push(`FAIL ${name}`);
-    }
-  };
-  const expect = (condition, message) => {
-    if (!condition) throw new Error(message);
-  };
 
   await check("the demo loads and is ready", async () => {
     await page.goto(`${origin}/demo/`);

@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
+import { collector, exitCode, report } from "../support/results.mjs";
 import { openWebDriver } from "./webdriver.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -16,13 +17,6 @@ const bin = (name) => join(root, "node_modules/.bin", name);
 const only = (process.env.BROWSERS ?? "chromium,firefox,webkit").split(",");
 const sh = (command, args, cwd = consumer) => execFileSync(command, args, { cwd, stdio: ["ignore", "pipe", "inherit"] }).toString();
 
-let totalFailed = 0;
-function report(suite, results) {
-  for (const name of results.names) console.log(`  ${name}`);
-  for (const failure of results.failures) console.log(`  ${failure}`);
-  console.log(`${suite}: ${results.passed} passed, ${results.failed} failed`);
-  totalFailed += results.failed;
-}
 
 // 1. The package as published: pack and install into a fresh project.
 rmSync(work, { recursive: true, force: true });
@@ -34,20 +28,10 @@ cpSync(join(root, "tests/js/browser"), join(consumer, "tests"), { recursive: tru
 cpSync(join(root, "tests/js/consumers"), consumer, { recursive: true });
 
 // 2. Consumers built by bundlers and checked by TypeScript.
-const consumerResults = { passed: 0, failed: 0, failures: [], names: [] };
-function step(name, fn) {
-  try {
-    fn();
-    consumerResults.passed++;
-    consumerResults.names.push(`ok ${name}`);
-  } catch (error) {
-    consumerResults.failed++;
-    consumerResults.failures.push(`${name}: ${error.stdout ?? ""}${error.message}`);
-  }
-}
-step("tsc --strict type-checks a TypeScript consumer", () => sh(bin("tsc"), ["-p", "ts-app"]));
-step("vite build bundles the package", () => sh(bin("vite"), ["build", "--logLevel", "warn"], join(consumer, "vite-app")));
-step("esbuild bundles the package", () => {
+const { results: consumerResults, check: step } = collector();
+await step("tsc --strict type-checks a TypeScript consumer", () => void sh(bin("tsc"), ["-p", "ts-app"]));
+await step("vite build bundles the package", () => void sh(bin("vite"), ["build", "--logLevel", "warn"], join(consumer, "vite-app")));
+await step("esbuild bundles the package", () => {
   sh(bin("esbuild"), ["main.js", "--bundle", "--format=esm", "--outdir=out", "--log-level=warning"], join(consumer, "esbuild-app"));
   // esbuild leaves `new URL(..., import.meta.url)` alone: the .wasm goes next to the bundle.
   cpSync(join(consumer, "node_modules/web-attachments/dist/wasm"), join(consumer, "esbuild-app/out/wasm"), { recursive: true });
@@ -106,5 +90,4 @@ for (const kind of ["firefox", "webkit"].filter((k) => only.includes(k))) {
   }
 }
 server.close();
-console.log(totalFailed === 0 ? "js tests: all passed" : `js tests: ${totalFailed} failed`);
-process.exit(totalFailed === 0 ? 0 : 1);
+process.exit(exitCode("js tests"));

@@ -1,0 +1,39 @@
+// Pass/fail bookkeeping shared by the Node-side test scripts (tests/js, tests/edge): each suite
+// prints its lines and a closing `<suite>: N passed, N failed`.
+
+/** A fresh tally and a `check(name, fn)` that runs `fn` and records the outcome. */
+export function collector() {
+  const results = { passed: 0, failed: 0, failures: [], names: [] };
+  const check = async (name, fn) => {
+    try {
+      const detail = await fn();
+      results.passed++;
+      results.names.push(`ok ${name}${typeof detail === "string" && detail ? ` (${detail})` : ""}`);
+    } catch (error) {
+      results.failed++;
+      results.failures.push(`${name}: ${(error.stdout ?? "") + error.message}`);
+      results.names.push(`FAIL ${name}`);
+    }
+  };
+  return { results, check };
+}
+
+/** Throws `message` unless `condition` holds. */
+export function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+let failedSoFar = 0;
+
+/** Prints a suite's lines and its closing count; remembers failures for `exitCode()`. */
+export function report(suite, results) {
+  for (const line of [...results.names, ...results.failures]) console.log(`  ${line}`);
+  console.log(`${suite}: ${results.passed} passed, ${results.failed} failed`);
+  failedSoFar += results.failed;
+}
+
+/** 0 when every reported suite passed. */
+export function exitCode(label) {
+  console.log(failedSoFar === 0 ? `${label}: all passed` : `${label}: ${failedSoFar} failed`);
+  return failedSoFar === 0 ? 0 : 1;
+}
