@@ -87,15 +87,25 @@ impl AnyStore {
                     .put_many_via(ids, async |inner, manifest, intents| Box::pin(inner.put_many_js_with_intents(manifest, intents, items)).await)
                     .await
             }
-            Self::DurableObject(_) | Self::Memory(_) | Self::Js(_) => {
+            // One at a time: these backends have no multi-item write.
+            Self::DurableObject(store) => {
                 let mut written = Vec::with_capacity(items.len());
                 for (bytes, meta) in items {
-                    written.push(match self {
-                        Self::DurableObject(store) => store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await?,
-                        Self::Memory(store) => store.put(&bytes.to_vec(), meta).await?,
-                        Self::Js(store) => store.put_view(&bytes.view(), &meta).await?,
-                        Self::IndexedDb(_) | Self::Session(_) => unreachable!("handled above"),
-                    });
+                    written.push(store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await?);
+                }
+                Ok(written)
+            }
+            Self::Memory(store) => {
+                let mut written = Vec::with_capacity(items.len());
+                for (bytes, meta) in items {
+                    written.push(store.put(&bytes.to_vec(), meta).await?);
+                }
+                Ok(written)
+            }
+            Self::Js(store) => {
+                let mut written = Vec::with_capacity(items.len());
+                for (bytes, meta) in items {
+                    written.push(store.put_view(&bytes.view(), &meta).await?);
                 }
                 Ok(written)
             }
