@@ -59,6 +59,58 @@ const rawIndexedDb = {
   close: (db) => db.close(),
 };
 
+/**
+ * Raw IndexedDB doing what web-attachments' contract asks of it: a defensive copy of the caller's
+ * bytes, and metadata in a record of its own (so `head` reads no bytes) written in the same
+ * transaction. Not a competitor: the floor for that layout, reported apart (`layoutFloor`).
+ */
+const rawSameLayout = {
+  name: "raw-indexeddb-same-layout",
+  reference: true,
+  async open(name) {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => {
+      open.result.createObjectStore("bytes");
+      open.result.createObjectStore("meta", { keyPath: "id" });
+    };
+    return request(open);
+  },
+  async put(db, bytes) {
+    const copy = bytes.slice();
+    const id = await subtleId(copy);
+    const tx = db.transaction(["bytes", "meta"], "readwrite");
+    tx.objectStore("bytes").put(copy.buffer, id);
+    tx.objectStore("meta").put({ id, mediaType: META.mediaType, byteLen: copy.length });
+    await done(tx);
+    return id;
+  },
+  async get(db, id) {
+    const tx = db.transaction(["bytes", "meta"]);
+    const [bytes] = await Promise.all([request(tx.objectStore("bytes").get(id)), request(tx.objectStore("meta").get(id))]);
+    return new Uint8Array(bytes);
+  },
+  async putBatch(db, list) {
+    const copies = list.map((bytes) => bytes.slice());
+    const ids = await Promise.all(copies.map(subtleId));
+    const tx = db.transaction(["bytes", "meta"], "readwrite");
+    copies.forEach((copy, i) => {
+      tx.objectStore("bytes").put(copy.buffer, ids[i]);
+      tx.objectStore("meta").put({ id: ids[i], mediaType: META.mediaType, byteLen: copy.length });
+    });
+    await done(tx);
+    return ids;
+  },
+  async removeMany(db, ids) {
+    const tx = db.transaction(["bytes", "meta"], "readwrite");
+    for (const id of ids) {
+      tx.objectStore("bytes").delete(id);
+      tx.objectStore("meta").delete(id);
+    }
+    await done(tx);
+  },
+  close: (db) => db.close(),
+};
+
 const idbKeyval = {
   name: "idb-keyval",
   open: async (name) => createStore(name, "blobs"),
@@ -154,4 +206,4 @@ const webAttachments = {
   close: (store) => store.close(),
 };
 
-export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb];
+export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb, rawSameLayout];
