@@ -124,7 +124,7 @@ pub(crate) async fn put_with_intent_in_steps<S: AttachmentStore + ?Sized>(
     bytes: &[u8],
     meta: AttachmentCreateMeta,
 ) -> Result<AttachmentRef> {
-    manifest.record_intent(intent).await.map_err(intent_failure)?;
+    record_intents_in_steps(manifest, std::slice::from_ref(intent)).await?;
     store.put(bytes, meta).await
 }
 
@@ -148,6 +148,15 @@ pub(crate) async fn reclaim_step_in_steps<S: AttachmentStore + ?Sized>(
             store.delete(&listed.attachment_id).await?;
         }
         Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
+}
+
+/// Records `intents` one by one, the step-wise half of a put with intents (for stores that cannot
+/// share a transaction with the manifest): intents land before any bytes do.
+pub(crate) async fn record_intents_in_steps(manifest: &dyn AttachmentManifest, intents: &[AttachmentIntent]) -> Result<()> {
+    for intent in intents {
+        manifest.record_intent(intent).await.map_err(intent_failure)?;
+    }
+    Ok(())
 }
 
 /// A failed intent write is `ManifestRecordFailed`, unless its own code says more (the caller's

@@ -15,7 +15,7 @@ use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta, AttachmentRef, Sto
 use crate::core::sweep_rules::{plan_sweep_step, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
-use crate::store::{intent_failure, reclaim_step_in_steps, AttachmentStore, AttachmentStorePersistence};
+use crate::store::{reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// What a store and its manifest share.
 pub(crate) struct Shared {
@@ -90,7 +90,7 @@ impl DurableObjectAttachmentStore {
     ) -> Result<AttachmentRef> {
         intent.validate_for(&id)?;
         if manifest.colocation() != self.colocation() {
-            manifest.record_intent(intent).await.map_err(intent_failure)?;
+            record_intents_in_steps(manifest, std::slice::from_ref(intent)).await?;
             return self.put_buffer(id, bytes, meta).await;
         }
         self.shared.check_open()?;

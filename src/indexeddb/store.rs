@@ -17,7 +17,7 @@ use crate::session::SessionScopedAttachmentStore;
 use js_sys::ArrayBuffer;
 
 use crate::core::meta::AttachmentMeta;
-use crate::store::{intent_failure, reclaim_step_in_steps, AttachmentStore, AttachmentStorePersistence};
+use crate::store::{reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// The database name [`IndexedDbAttachmentStore::open`] uses by default in the JavaScript API.
 pub const DEFAULT_DATABASE_NAME: &str = "web-attachments";
@@ -82,9 +82,7 @@ impl IndexedDbAttachmentStore {
                 intent.validate_for(&item.id)?;
             }
             if !self.shares_database_with(manifest) {
-                for intent in intents {
-                    manifest.record_intent(intent).await.map_err(intent_failure)?;
-                }
+                record_intents_in_steps(manifest, intents).await?;
                 return Box::pin(self.put_buffers(None, items)).await;
             }
         }

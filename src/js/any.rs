@@ -22,7 +22,7 @@ use crate::indexeddb::{BufferPut, IndexedDbAttachmentManifest, IndexedDbAttachme
 use crate::manifest::AttachmentManifest;
 use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
 use crate::session::SessionScopedAttachmentStore;
-use crate::store::{intent_failure, AttachmentStore, AttachmentStorePersistence};
+use crate::store::{record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// The session-scoped store behind the JavaScript `SessionScopedAttachmentStore`.
 pub(crate) type JsSession = SessionScopedAttachmentStore<AnyStore, AnyManifest>;
@@ -126,9 +126,7 @@ impl AnyStore {
                 Ok(written)
             }
             Self::Memory(_) | Self::Js(_) => {
-                for intent in intents {
-                    manifest.record_intent(intent).await.map_err(intent_failure)?;
-                }
+                record_intents_in_steps(manifest, intents).await?;
                 self.put_many_js(items).await
             }
         }

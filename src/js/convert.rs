@@ -204,16 +204,21 @@ async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>>
 /// SHA-256 of a JavaScript byte view, copied into wasm one chunk at a time.
 pub(crate) fn hash_buffer(view: &Uint8Array) -> AttachmentId {
     let mut hasher = ContentHasher::new();
-    let mut chunk = vec![0u8; HASH_CHUNK.min(view.length()) as usize];
+    feed(&mut hasher, view, &mut Vec::new());
+    hasher.finish()
+}
+
+/// Feeds `view` to `hasher` through `scratch`, at most [`HASH_CHUNK`] bytes at a time, so wasm
+/// memory stays bounded whatever the size (reuse `scratch` across calls).
+pub(crate) fn feed(hasher: &mut ContentHasher, view: &Uint8Array, scratch: &mut Vec<u8>) {
     let mut offset = 0;
     while offset < view.length() {
         let end = (offset + HASH_CHUNK).min(view.length());
-        let part = &mut chunk[..(end - offset) as usize];
-        view.subarray(offset, end).copy_to(part);
-        hasher.update(part);
+        scratch.resize((end - offset) as usize, 0);
+        view.subarray(offset, end).copy_to(scratch);
+        hasher.update(scratch);
         offset = end;
     }
-    hasher.finish()
 }
 
 /// A serializable value as a plain JavaScript object (absent options stay absent).

@@ -39,12 +39,13 @@ pub fn content_id_of(blob: JsValue) -> Promise {
             .dyn_into()
             .map_err(|other| AttachmentStoreError::invalid_input(format!("contentIdOf needs a Blob, got {}", type_name(&other))))?;
         let mut hasher = ContentHasher::new();
+        let mut scratch = Vec::new();
         let mut offset = 0.0;
         while offset < blob.size() {
             let end = (offset + BLOB_CHUNK).min(blob.size());
             let chunk = blob.slice_with_f64_and_f64(offset, end).map_err(|e| from_thrown(e, "slicing the Blob"))?;
             let buffer = JsFuture::from(chunk.array_buffer()).await.map_err(|e| from_thrown(e, "reading the Blob"))?;
-            hasher.update(&Uint8Array::new(&buffer).to_vec());
+            convert::feed(&mut hasher, &Uint8Array::new(&buffer), &mut scratch);
             offset = end;
         }
         Ok(hasher.finish().to_string().into())
