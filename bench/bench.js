@@ -28,7 +28,8 @@ function buffers(count, size) {
   });
 }
 
-const SYSTEMS = ALL_SYSTEMS.filter((system) => !SELECTED || SELECTED.includes(system.name) || system.name === "raw-indexeddb");
+const chosen = (system) => SELECTED?.includes(system.name) || system.name === "raw-indexeddb";
+const SYSTEMS = ALL_SYSTEMS.filter((system) => (system.optIn ? chosen(system) : !SELECTED || chosen(system)));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 let dbCounter = 0;
@@ -183,7 +184,7 @@ try {
   const hash = wanted("hash") ? await runHashing() : [];
   log("hashing done");
   const rows = await runWorkloads();
-  window.__bench = { rows, hash, memory, rounds: ROUNDS, scale: SCALE, userAgent: navigator.userAgent };
+  window.__bench = { rows, hash, memory, references: SYSTEMS.filter((s) => s.reference).map((s) => s.name), rounds: ROUNDS, scale: SCALE, userAgent: navigator.userAgent };
 } catch (error) {
   window.__bench = { error: `${error?.stack ?? error}` };
 }

@@ -1,9 +1,8 @@
-// The public API, listed once; every entry (browser, Node/Deno, service worker, workerd) first
-// instantiates the WebAssembly its own way, then re-exports this.
+// The public API, listed once; every entry (browser, Node/Deno, service worker) first
+// instantiates the WebAssembly its own way, then re-exports this. workerd's entry re-exports
+// api-workerd.js, which the build derives from this list (plus the Durable Object store).
 export { AttachmentStoreError, ERROR_CODES } from "./errors.js";
 export {
-  DurableObjectAttachmentStore,
-  DurableObjectAttachmentManifest,
   IndexedDbAttachmentStore,
   IndexedDbAttachmentManifest,
   MemoryAttachmentStore,

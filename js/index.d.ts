@@ -197,7 +197,12 @@ export declare class SessionScopedAttachmentStore {
   commit(): Promise<AttachmentId[]>;
 }
 
-/** A durable store in a Cloudflare Durable Object's storage; bytes are chunked below the 2 MB value limit. */
+/**
+ * A durable store in a Cloudflare Durable Object's storage; bytes are chunked below the 2 MB value limit.
+ *
+ * Exported by the package's `workerd` entry only (the `workerd` export condition, which Workers
+ * tooling sets): the browser, worker, Node and Deno entries load a wasm without its code.
+ */
 export interface DurableObjectAttachmentStore extends AttachmentStore, WasmOwned {}
 export declare class DurableObjectAttachmentStore {
   /** A store over `ctx.storage`; `prefix` keeps several stores apart in one object. */
@@ -208,7 +213,7 @@ export declare class DurableObjectAttachmentStore {
   session(sessionId: string): SessionScopedAttachmentStore;
 }
 
-/** The manifest in a {@link DurableObjectAttachmentStore}'s storage. */
+/** The manifest in a {@link DurableObjectAttachmentStore}'s storage (`workerd` entry only). */
 export interface DurableObjectAttachmentManifest extends AttachmentManifest, WasmOwned {}
 export declare class DurableObjectAttachmentManifest {
   private constructor();

@@ -46,6 +46,9 @@ mod store;
 pub mod indexeddb;
 
 #[cfg(target_arch = "wasm32")]
+mod records;
+
+#[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub mod durable_object;
 
 #[cfg(feature = "testing")]
@@ -67,7 +70,7 @@ pub use crate::reclaim::{reclaim_orphaned_attachments, ReclaimOptions};
 pub use crate::session::SessionScopedAttachmentStore;
 pub use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
 #[cfg(target_arch = "wasm32")]
 pub use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};

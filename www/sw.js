@@ -1,7 +1,7 @@
 // Offline support: every file the shelf needs is cached on install; requests go to the network
 // first (so a rebuilt package shows up) and fall back to the cache when offline.
 const CACHE = "web-attachments-demo-v1";
-const FILES = ["./", "./index.html", "./app.js", "./style.css", "../dist/index.js", "../dist/errors.js", "../dist/wasm/web_attachments.js", "../dist/wasm/web_attachments_bg.wasm"];
+const FILES = ["./", "./index.html", "./app.js", "./style.css", "../dist/index.js", "../dist/api.js", "../dist/errors.js", "../dist/wasm/web_attachments.js", "../dist/wasm/web_attachments_bg.wasm"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(FILES)).then(() => self.skipWaiting()));

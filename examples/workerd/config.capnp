@@ -17,10 +17,10 @@ const attachmentsWorker :Workerd.Worker = (
     (name = "http-api.js", esModule = embed "../http-api.js"),
     # The package, as its workerd entry and its files ("web-attachments" resolves to workerd.js).
     (name = "web-attachments", esModule = embed "../../dist/workerd.js"),
-    (name = "api.js", esModule = embed "../../dist/api.js"),
+    (name = "api-workerd.js", esModule = embed "../../dist/api-workerd.js"),
     (name = "errors.js", esModule = embed "../../dist/errors.js"),
-    (name = "wasm/web_attachments.js", esModule = embed "../../dist/wasm/web_attachments.js"),
-    (name = "wasm/web_attachments_bg.wasm", wasm = embed "../../dist/wasm/web_attachments_bg.wasm"),
+    (name = "wasm-workerd/web_attachments.js", esModule = embed "../../dist/wasm-workerd/web_attachments.js"),
+    (name = "wasm-workerd/web_attachments_bg.wasm", wasm = embed "../../dist/wasm-workerd/web_attachments_bg.wasm"),
   ],
   compatibilityDate = "2025-01-01",
   durableObjectNamespaces = [ (className = "Attachments", uniqueKey = "web-attachments-example", enableSql = true) ],

@@ -47,7 +47,10 @@ impl DurableObjectAttachmentStore {
     /// apart in one object (empty for one store).
     pub fn new(storage: JsValue, prefix: &str) -> Result<Self> {
         let storage = Storage::new(storage)?;
-        let colocation = format!("durable-object:{prefix}:{}", js_sys::Math::random());
+        // Each store object is its own colocation: two `new` calls over one storage may not
+        // assume each other's transactions (a counter, not a float: no float formatting in wasm).
+        static STORES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let colocation = format!("durable-object:{prefix}:{}", STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         Ok(Self { shared: Rc::new(Shared { storage, keys: Keys::new(prefix), colocation, closed: Cell::new(false) }) })
     }
 

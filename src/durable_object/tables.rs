@@ -5,8 +5,6 @@
 //! manifest rows (so one prefix lists every row of an attachment).
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 use super::storage::Ops;
@@ -14,6 +12,7 @@ use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
+use crate::records::{decode_stored, FromJs, ToJs};
 
 /// Bytes per stored chunk: well under the 2 MB value limit.
 pub(crate) const CHUNK_BYTES: u32 = 1 << 20;
@@ -51,12 +50,8 @@ impl Keys {
     }
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<JsValue> {
-    value.serialize(&serde_wasm_bindgen::Serializer::new()).map_err(|e| AttachmentStoreError::backend(format!("encoding a row: {e}")))
-}
-
-fn decode<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| AttachmentStoreError::new(ErrorCode::MetadataDecode, format!("a stored {what} row cannot be read: {e}")))
+fn decode<T: FromJs>(value: JsValue, what: &str) -> Result<T> {
+    decode_stored(&value, what)
 }
 
 pub(crate) async fn read_meta(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
@@ -101,7 +96,7 @@ pub(crate) async fn write_attachment(ops: &Ops, keys: &Keys, meta: &AttachmentMe
             offset = end;
         }
     }
-    ops.put(&keys.meta(&meta.id), &encode(meta)?).await
+    ops.put(&keys.meta(&meta.id), &meta.to_js()).await
 }
 
 pub(crate) async fn delete_attachment(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<()> {
@@ -126,7 +121,7 @@ pub(crate) async fn read_row(ops: &Ops, keys: &Keys, session_id: &str, id: &Atta
 }
 
 pub(crate) async fn write_row(ops: &Ops, keys: &Keys, row: &AttachmentManifestEntry) -> Result<()> {
-    ops.put(&keys.row(&row.attachment_id, &row.session_id), &encode(row)?).await
+    ops.put(&keys.row(&row.attachment_id, &row.session_id), &row.to_js()).await
 }
 
 pub(crate) async fn record_intent(ops: &Ops, keys: &Keys, intent: &AttachmentIntent) -> Result<()> {

@@ -138,7 +138,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
     }
 
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
-        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::delete_attachment(tx, id)).await
+        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::delete_attachment(tx, id, None)).await
     }
 
     fn persistence(&self) -> AttachmentStorePersistence {
@@ -203,7 +203,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                         let mut deleted_bytes = None;
                         if plan.delete_bytes {
                             deleted_bytes = byte_lens.get_mut(&row.attachment_id).and_then(Option::take);
-                            tables::delete_attachment(tx, &row.attachment_id)?;
+                            tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
                         }
                         for (session_id, id) in &plan.forget {
                             tables::delete_row(tx, session_id, id)?;

@@ -2,31 +2,15 @@
 //! both build on these, so the one-transaction fast paths reuse exactly the same row handling.
 
 use js_sys::{Array, ArrayBuffer, Uint8Array};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::idb::{array_of, Request, Tx};
 use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST};
-use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
+use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::new())
-        .map_err(|error| AttachmentStoreError::backend(format!("encoding a row: {error}")))
-}
-
-fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|error| AttachmentStoreError::new(ErrorCode::MetadataDecode, format!("a stored {what} row cannot be read: {error}")))
-}
-
-fn rows_from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<Vec<T>> {
-    value.unchecked_into::<Array>().iter().map(|row| from_js(row, what)).collect()
-}
+use crate::records::{decode_stored, decode_stored_rows, ToJs};
 
 fn id_key(id: &AttachmentId) -> JsValue {
     JsValue::from_str(id.as_str())
@@ -55,7 +39,7 @@ pub(crate) fn decode_meta(value: JsValue) -> Result<Option<AttachmentMeta>> {
     if value.is_undefined() {
         Ok(None)
     } else {
-        from_js(value, "metadata").map(Some)
+        decode_stored(&value, "metadata").map(Some)
     }
 }
 
@@ -115,7 +99,7 @@ pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Optio
 
 /// Every attachment's metadata, ordered by id.
 pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
-    rows_from_js(tx.store(META)?.get_all().await?, "metadata")
+    decode_stored_rows(&tx.store(META)?.get_all().await?, "metadata")
 }
 
 /// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds) unless that
@@ -136,12 +120,17 @@ pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuff
             offset = end;
         }
     }
-    tx.store(META)?.put(&to_js(meta)?, None)
+    tx.store(META)?.put(&meta.to_js(), None)
 }
 
-/// Deletes the bytes and metadata of `id`.
-pub(crate) fn delete_attachment(tx: &Tx, id: &AttachmentId) -> Result<()> {
-    tx.store(BYTES)?.delete(&all_chunks(id)?)?;
+/// Deletes the bytes and metadata of `id`. With its length known (`byte_len`) and too small to be
+/// chunked, only the one key is deleted: a key range delete costs engines noticeably more.
+pub(crate) fn delete_attachment(tx: &Tx, id: &AttachmentId, byte_len: Option<u64>) -> Result<()> {
+    let bytes = tx.store(BYTES)?;
+    match byte_len {
+        Some(len) if len <= u64::from(CHUNK_BYTES) => bytes.delete(&id_key(id))?,
+        _ => bytes.delete(&all_chunks(id)?)?,
+    }
     tx.store(META)?.delete(&id_key(id))
 }
 
@@ -154,7 +143,7 @@ pub(crate) fn decode_row(value: JsValue) -> Result<Option<AttachmentManifestEntr
     if value.is_undefined() {
         Ok(None)
     } else {
-        from_js(value, "manifest").map(Some)
+        decode_stored(&value, "manifest").map(Some)
     }
 }
 
@@ -165,7 +154,7 @@ pub(crate) async fn read_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Re
 
 /// Writes a manifest row (insert or replace).
 pub(crate) fn write_row(tx: &Tx, row: &AttachmentManifestEntry) -> Result<()> {
-    tx.store(MANIFEST)?.put(&to_js(row)?, None)
+    tx.store(MANIFEST)?.put(&row.to_js(), None)
 }
 
 /// Records `intents` by the manifest rule (refresh, keep any commit), reading the existing rows
@@ -184,7 +173,7 @@ pub(crate) fn request_rows_of(tx: &Tx, id: &AttachmentId) -> Result<Request> {
 }
 
 pub(crate) fn decode_rows(value: JsValue) -> Result<Vec<AttachmentManifestEntry>> {
-    rows_from_js(value, "manifest")
+    decode_stored_rows(&value, "manifest")
 }
 
 /// Every row of `id`, whatever its session.
@@ -195,7 +184,7 @@ pub(crate) async fn rows_of(tx: &Tx, id: &AttachmentId) -> Result<Vec<Attachment
 /// Rows with `intentAtEpochMs <= at_most`, committed or not.
 pub(crate) async fn rows_intended_by(tx: &Tx, at_most: i64) -> Result<Vec<AttachmentManifestEntry>> {
     let range = super::idb::at_most(at_most as f64)?;
-    rows_from_js(tx.store(MANIFEST)?.index(super::schema::BY_INTENT_AT)?.get_all(&range).await?, "manifest")
+    decode_stored_rows(&tx.store(MANIFEST)?.index(super::schema::BY_INTENT_AT)?.get_all(&range).await?, "manifest")
 }
 
 /// Deletes that session's row for `id`.

@@ -17,6 +17,7 @@ use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::core::sweep_rules::SweepStepOutcome;
+#[cfg(feature = "durable-object")]
 use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
 use crate::indexeddb::{BufferPut, IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
 use crate::manifest::AttachmentManifest;
@@ -31,6 +32,7 @@ pub(crate) type JsSession = SessionScopedAttachmentStore<AnyStore, AnyManifest>;
 #[derive(Clone)]
 pub(crate) enum AnyStore {
     IndexedDb(IndexedDbAttachmentStore),
+    #[cfg(feature = "durable-object")]
     DurableObject(DurableObjectAttachmentStore),
     Memory(InMemoryAttachmentStore),
     Session(Rc<JsSession>),
@@ -41,6 +43,7 @@ pub(crate) enum AnyStore {
 #[derive(Clone)]
 pub(crate) enum AnyManifest {
     IndexedDb(IndexedDbAttachmentManifest),
+    #[cfg(feature = "durable-object")]
     DurableObject(DurableObjectAttachmentManifest),
     Memory(InMemoryAttachmentManifest),
     Js(JsManifest),
@@ -88,6 +91,7 @@ impl AnyStore {
                     .await
             }
             // One at a time: these backends have no multi-item write.
+            #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => {
                 let mut written = Vec::with_capacity(items.len());
                 for (bytes, meta) in items {
@@ -118,6 +122,7 @@ impl AnyStore {
         match self {
             Self::IndexedDb(store) => store.put_buffers(Some((manifest, intents)), buffer_puts(items)).await,
             Self::Session(session) => Box::pin(session.inner().put_many_js_with_intents(manifest, intents, items)).await,
+            #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => {
                 let mut written = Vec::with_capacity(items.len());
                 for (intent, (bytes, meta)) in intents.iter().zip(items) {
@@ -136,6 +141,7 @@ impl AnyStore {
     pub(crate) async fn get_js(&self, id: &AttachmentId) -> Result<(AttachmentRef, Uint8Array)> {
         match self {
             Self::IndexedDb(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
+            #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
             Self::Memory(store) => store.get(id).await.map(|stored| (stored.meta, Uint8Array::from(stored.bytes.as_slice()))),
             Self::Session(session) => Box::pin(session.inner().get_js(id)).await,
@@ -147,6 +153,7 @@ impl AnyStore {
     pub(crate) fn close(&self) {
         match self {
             Self::IndexedDb(store) => store.close(),
+            #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => store.close(),
             Self::Memory(store) => store.close(),
             Self::Session(session) => session.inner().close(),
@@ -172,81 +179,103 @@ impl AnyManifest {
         match self {
             Self::IndexedDb(manifest) => manifest.close(),
             // The manifest shares the store's state; closing the store closes both.
-            Self::DurableObject(_) | Self::Js(_) => {}
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject(_) => {}
+            Self::Js(_) => {}
             Self::Memory(manifest) => manifest.close(),
         }
     }
 }
 
-/// `match` over every variant, binding the inner value.
-macro_rules! each {
-    ($value:expr, $inner:ident => $body:expr, $($variant:ident)|+) => {
-        match $value { $( Self::$variant($inner) => $body, )+ }
+/// `match` over every store variant, binding the inner store.
+macro_rules! each_store {
+    ($value:expr, $inner:ident => $body:expr) => {
+        match $value {
+            Self::IndexedDb($inner) => $body,
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject($inner) => $body,
+            Self::Memory($inner) => $body,
+            Self::Session($inner) => $body,
+            Self::Js($inner) => $body,
+        }
+    };
+}
+
+/// `match` over every manifest variant, binding the inner manifest.
+macro_rules! each_manifest {
+    ($value:expr, $inner:ident => $body:expr) => {
+        match $value {
+            Self::IndexedDb($inner) => $body,
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject($inner) => $body,
+            Self::Memory($inner) => $body,
+            Self::Js($inner) => $body,
+        }
     };
 }
 
 #[async_trait(?Send)]
 impl AttachmentStore for AnyStore {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        each!(self, s => s.put(bytes, meta).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.put(bytes, meta).await)
     }
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
-        each!(self, s => s.get(id).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.get(id).await)
     }
     async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
-        each!(self, s => s.head(id).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.head(id).await)
     }
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
-        each!(self, s => s.list().await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.list().await)
     }
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
-        each!(self, s => s.delete(id).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.delete(id).await)
     }
     fn persistence(&self) -> AttachmentStorePersistence {
-        each!(self, s => s.persistence(), IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.persistence())
     }
     fn pending_manifest_commit_ids(&self) -> Vec<AttachmentId> {
-        each!(self, s => s.pending_manifest_commit_ids(), IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.pending_manifest_commit_ids())
     }
     fn mark_manifest_committed(&self, ids: &[AttachmentId]) {
-        each!(self, s => s.mark_manifest_committed(ids), IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.mark_manifest_committed(ids))
     }
     fn colocation(&self) -> Option<String> {
-        each!(self, s => s.colocation(), IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.colocation())
     }
     async fn put_with_intent(&self, manifest: &dyn AttachmentManifest, intent: &AttachmentIntent, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        each!(self, s => s.put_with_intent(manifest, intent, bytes, meta).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.put_with_intent(manifest, intent, bytes, meta).await)
     }
     async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
-        each!(self, s => s.reclaim_step(manifest, listed, older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.reclaim_step(manifest, listed, older_than_epoch_ms).await)
     }
     fn reclaim_batch_size(&self) -> usize {
-        each!(self, s => s.reclaim_batch_size(), IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.reclaim_batch_size())
     }
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
-        each!(self, s => s.reclaim_batch(manifest, listed, older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Session | Js)
+        each_store!(self, s => s.reclaim_batch(manifest, listed, older_than_epoch_ms).await)
     }
 }
 
 #[async_trait(?Send)]
 impl AttachmentManifest for AnyManifest {
     async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
-        each!(self, m => m.record_intent(intent).await, IndexedDb | DurableObject | Memory | Js)
+        each_manifest!(self, m => m.record_intent(intent).await)
     }
     async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
-        each!(self, m => m.commit_refs(session_id, ids).await, IndexedDb | DurableObject | Memory | Js)
+        each_manifest!(self, m => m.commit_refs(session_id, ids).await)
     }
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
-        each!(self, m => m.list_uncommitted(older_than_epoch_ms).await, IndexedDb | DurableObject | Memory | Js)
+        each_manifest!(self, m => m.list_uncommitted(older_than_epoch_ms).await)
     }
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
-        each!(self, m => m.forget(attachment_id, session_id).await, IndexedDb | DurableObject | Memory | Js)
+        each_manifest!(self, m => m.forget(attachment_id, session_id).await)
     }
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-        each!(self, m => m.entries_for(attachment_id).await, IndexedDb | DurableObject | Memory | Js)
+        each_manifest!(self, m => m.entries_for(attachment_id).await)
     }
     fn colocation(&self) -> Option<String> {
-        each!(self, m => m.colocation(), IndexedDb | DurableObject | Memory | Js)
+        each_manifest!(self, m => m.colocation())
     }
 }
 

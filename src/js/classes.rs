@@ -9,12 +9,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::any::{AnyManifest, AnyStore, JsSession, ManifestHandle, StoreHandle};
-use super::convert::{self, to_array, to_object, JsBytes};
+use super::convert::{self, JsBytes};
 use super::error;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::indexeddb::DEFAULT_DATABASE_NAME;
 use crate::memory::InMemoryAttachmentStore;
-use crate::{AttachmentManifest, AttachmentStore};
+use crate::records::{to_array, FromJs, ToJs};
+use crate::{AttachmentCreateMeta, AttachmentIntent, AttachmentManifest, AttachmentStore};
 
 /// Runs `future` as a promise whose rejections are `AttachmentStoreError`s. Boxed on purpose:
 /// one `future_to_promise` for every method instead of one copy each keeps the wasm small.
@@ -35,10 +36,10 @@ pub(crate) fn thrown<T>(result: Result<T>) -> std::result::Result<T, JsValue> {
 
 fn put(store: AnyStore, bytes: JsValue, meta: JsValue) -> Promise {
     promise(async move {
-        let meta = convert::create_meta(&meta)?;
+        let meta = AttachmentCreateMeta::from_js(&meta)?;
         let bytes = JsBytes::read(&bytes).await?;
         let written = store.put_many_js(vec![(bytes, meta)]).await?;
-        to_object(&written[0])
+        Ok(written[0].to_js())
     })
 }
 
@@ -49,11 +50,11 @@ fn put_many(store: AnyStore, items: JsValue) -> Promise {
         let mut prepared = Vec::with_capacity(list.length() as usize);
         for (index, item) in list.iter().enumerate() {
             convert::expect_object(&item, &format!("items[{index}]"))?;
-            let meta = convert::create_meta(&convert::field(&item, "meta")?).map_err(|e| e.context(&format!("items[{index}]")))?;
+            let meta = AttachmentCreateMeta::from_js(&convert::field(&item, "meta")?).map_err(|e| e.context(&format!("items[{index}]")))?;
             let bytes = JsBytes::read(&convert::field(&item, "bytes")?).await.map_err(|e| e.context(&format!("items[{index}]")))?;
             prepared.push((bytes, meta));
         }
-        to_array(&store.put_many_js(prepared).await?)
+        Ok(to_array(&store.put_many_js(prepared).await?))
     })
 }
 
@@ -63,21 +64,21 @@ fn get(store: AnyStore, id: JsValue) -> Promise {
             return Err(AttachmentStoreError::not_found(format!("{:?} (not an attachment id)", id.as_string().unwrap_or_default())));
         };
         let (meta, bytes) = store.get_js(&parsed).await?;
-        convert::stored(&meta, &bytes)
+        Ok(convert::stored(&meta, &bytes))
     })
 }
 
 fn head(store: AnyStore, id: JsValue) -> Promise {
     promise(async move {
         match convert::id_lookup(&id)? {
-            Some(id) => store.head(&id).await?.map_or(Ok(JsValue::UNDEFINED), |meta| to_object(&meta)),
+            Some(id) => Ok(store.head(&id).await?.map_or(JsValue::UNDEFINED, |meta| meta.to_js())),
             None => Ok(JsValue::UNDEFINED),
         }
     })
 }
 
 fn list(store: AnyStore) -> Promise {
-    promise(async move { to_array(&store.list().await?) })
+    promise(async move { Ok(to_array(&store.list().await?)) })
 }
 
 fn delete(store: AnyStore, id: JsValue) -> Promise {
@@ -147,7 +148,7 @@ macro_rules! manifest_members {
             pub fn record_intent(&self, intent: JsValue) -> Promise {
                 let manifest = self.any();
                 promise(async move {
-                    manifest.record_intent(&convert::intent(&intent)?).await?;
+                    manifest.record_intent(&AttachmentIntent::from_js(&intent)?).await?;
                     Ok(JsValue::UNDEFINED)
                 })
             }
@@ -167,7 +168,7 @@ macro_rules! manifest_members {
                 let manifest = self.any();
                 promise(async move {
                     let older_than = convert::epoch_ms(&older_than_epoch_ms, "olderThanEpochMs")?;
-                    to_array(&manifest.list_uncommitted(older_than).await?)
+                    Ok(to_array(&manifest.list_uncommitted(older_than).await?))
                 })
             }
             /// Drops that session's row, or every row of the id.
@@ -188,7 +189,7 @@ macro_rules! manifest_members {
                 let manifest = self.any();
                 promise(async move {
                     match convert::id_lookup(&attachment_id)? {
-                        Some(id) => to_array(&manifest.entries_for(&id).await?),
+                        Some(id) => Ok(to_array(&manifest.entries_for(&id).await?)),
                         None => Ok(Array::new().into()),
                     }
                 })
@@ -387,58 +388,5 @@ impl MemoryAttachmentManifest {
 
 manifest_members!(MemoryAttachmentManifest, "MemoryAttachmentManifest");
 
-/// A durable store in a Cloudflare Durable Object's storage (`ctx.storage`), with its manifest.
-#[wasm_bindgen]
-pub struct DurableObjectAttachmentStore {
-    store: crate::durable_object::DurableObjectAttachmentStore,
-}
-
-#[wasm_bindgen]
-impl DurableObjectAttachmentStore {
-    /// A store over `storage`; `options.prefix` keeps several stores apart in one object.
-    #[wasm_bindgen(constructor)]
-    pub fn new(storage: JsValue, options: JsValue) -> std::result::Result<DurableObjectAttachmentStore, JsValue> {
-        thrown((|| {
-            let mut prefix = String::new();
-            if !(options.is_undefined() || options.is_null()) {
-                convert::expect_object(&options, "options")?;
-                let given = convert::field(&options, "prefix")?;
-                if !given.is_undefined() {
-                    prefix = convert::string(&given, "options.prefix")?;
-                }
-            }
-            Ok(Self { store: crate::durable_object::DurableObjectAttachmentStore::new(storage, &prefix)? })
-        })())
-    }
-
-    /// The manifest in the same storage.
-    #[wasm_bindgen(getter)]
-    pub fn manifest(&self) -> DurableObjectAttachmentManifest {
-        DurableObjectAttachmentManifest { manifest: self.store.manifest() }
-    }
-
-    /// A session-scoped view: intent and bytes in one storage transaction per put.
-    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
-        thrown(new_session(self.any(), AnyManifest::DurableObject(self.store.manifest()), &session_id))
-    }
-
-    fn any(&self) -> AnyStore {
-        AnyStore::DurableObject(self.store.clone())
-    }
-}
-
-store_members!(DurableObjectAttachmentStore, "DurableObjectAttachmentStore");
-
-/// The manifest in a Durable Object store's storage (`store.manifest`).
-#[wasm_bindgen]
-pub struct DurableObjectAttachmentManifest {
-    manifest: crate::durable_object::DurableObjectAttachmentManifest,
-}
-
-impl DurableObjectAttachmentManifest {
-    fn any(&self) -> AnyManifest {
-        AnyManifest::DurableObject(self.manifest.clone())
-    }
-}
-
-manifest_members!(DurableObjectAttachmentManifest, "DurableObjectAttachmentManifest");
+#[cfg(feature = "durable-object")]
+mod durable_object;

@@ -2,57 +2,19 @@
 //! argument arrives as a `JsValue`, so a wrong type is an `InvalidInput` rejection, never a trap.
 
 use js_sys::{Array, ArrayBuffer, Object, Reflect, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::{AttachmentId, ContentHasher};
-use crate::core::manifest_rules::{validate_session_id, AttachmentIntent};
-use crate::core::meta::AttachmentCreateMeta;
-use crate::core::media_type::MediaType;
+use crate::core::manifest_rules::validate_session_id;
+use crate::core::meta::AttachmentMeta;
+// Reading plain values is shared with the backends' row decoding.
+pub(crate) use crate::records::{epoch_ms, expect_object, field, string, type_name};
+use crate::records::ToJs;
 
 fn invalid(message: impl Into<String>) -> AttachmentStoreError {
     AttachmentStoreError::invalid_input(message)
-}
-
-/// A short description of a value's type for error messages.
-pub(crate) fn type_name(value: &JsValue) -> String {
-    if value.is_null() {
-        return "null".into();
-    }
-    if Array::is_array(value) {
-        return "an array".into();
-    }
-    let kind = value.js_typeof().as_string().unwrap_or_default();
-    if kind == "object" {
-        let constructor = Reflect::get(value, &"constructor".into()).ok();
-        let name = constructor.and_then(|c| Reflect::get(&c, &"name".into()).ok()).and_then(|n| n.as_string());
-        return name.map_or_else(|| "an object".into(), |name| format!("a {name}"));
-    }
-    kind
-}
-
-/// `object[name]`, treating a throwing getter as a bad argument.
-pub(crate) fn field(object: &JsValue, name: &str) -> Result<JsValue> {
-    Reflect::get(object, &JsValue::from_str(name)).map_err(|_| invalid(format!("reading `{name}` failed")))
-}
-
-fn is_absent(value: &JsValue) -> bool {
-    value.is_undefined() || value.is_null()
-}
-
-/// A plain object argument (not null, not an array, not a primitive).
-pub(crate) fn expect_object(value: &JsValue, what: &str) -> Result<()> {
-    if value.is_object() && !Array::is_array(value) {
-        Ok(())
-    } else {
-        Err(invalid(format!("{what} must be an object, got {}", type_name(value))))
-    }
-}
-
-pub(crate) fn string(value: &JsValue, what: &str) -> Result<String> {
-    value.as_string().ok_or_else(|| invalid(format!("{what} must be a string, got {}", type_name(value))))
 }
 
 /// An id argument: a string; `Ok(None)` when the string names nothing (malformed), which lookups
@@ -70,51 +32,6 @@ pub(crate) fn session_id(value: &JsValue) -> Result<String> {
     let session_id = string(value, "sessionId")?;
     validate_session_id(&session_id)?;
     Ok(session_id)
-}
-
-/// Epoch milliseconds: a finite number, truncated to whole milliseconds.
-pub(crate) fn epoch_ms(value: &JsValue, what: &str) -> Result<i64> {
-    match value.as_f64() {
-        Some(ms) if ms.is_finite() && ms.abs() <= 9.007_199_254_740_991e15 => Ok(ms.trunc() as i64),
-        _ => Err(invalid(format!("{what} must be a finite number of milliseconds, got {}", type_name(value)))),
-    }
-}
-
-fn dimension(value: &JsValue, what: &str) -> Result<Option<u32>> {
-    if is_absent(value) {
-        return Ok(None);
-    }
-    match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => Ok(Some(n as u32)),
-        _ => Err(invalid(format!("{what} must be a whole number from 0 to 4294967295"))),
-    }
-}
-
-/// `AttachmentCreateMeta` from `{ mediaType, width?, height?, label? }`.
-pub(crate) fn create_meta(value: &JsValue) -> Result<AttachmentCreateMeta> {
-    expect_object(value, "meta")?;
-    let media_type = MediaType::parse(&string(&field(value, "mediaType")?, "meta.mediaType")?)?;
-    let label = field(value, "label")?;
-    let label = if is_absent(&label) { None } else { Some(string(&label, "meta.label")?) };
-    Ok(AttachmentCreateMeta {
-        media_type,
-        width: dimension(&field(value, "width")?, "meta.width")?,
-        height: dimension(&field(value, "height")?, "meta.height")?,
-        label,
-    })
-}
-
-/// `{ attachmentId, sessionId, canonicalUri, intentAtEpochMs }`.
-pub(crate) fn intent(value: &JsValue) -> Result<AttachmentIntent> {
-    expect_object(value, "the intent")?;
-    let intent = AttachmentIntent {
-        attachment_id: id_strict(&field(value, "attachmentId")?, "intent.attachmentId")?,
-        session_id: session_id(&field(value, "sessionId")?)?,
-        canonical_uri: string(&field(value, "canonicalUri")?, "intent.canonicalUri")?,
-        intent_at_epoch_ms: epoch_ms(&field(value, "intentAtEpochMs")?, "intent.intentAtEpochMs")?,
-    };
-    intent.validate()?;
-    Ok(intent)
 }
 
 /// An array argument.
@@ -221,27 +138,10 @@ pub(crate) fn feed(hasher: &mut ContentHasher, view: &Uint8Array, scratch: &mut 
     }
 }
 
-/// A serializable value as a plain JavaScript object (absent options stay absent).
-pub(crate) fn to_object<T: Serialize>(value: &T) -> Result<JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::new())
-        .map_err(|error| AttachmentStoreError::backend(format!("encoding a result failed: {error}")))
-}
-
-/// An array of serializable values.
-pub(crate) fn to_array<T: Serialize>(values: &[T]) -> Result<JsValue> {
-    values.iter().map(to_object).collect::<Result<Array>>().map(JsValue::from)
-}
-
-/// A JavaScript object decoded into a Rust value (what a JS-implemented store returned).
-pub(crate) fn from_object<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T> {
-    serde_wasm_bindgen::from_value(value).map_err(|error| AttachmentStoreError::backend(format!("{what} is malformed: {error}")))
-}
-
 /// `{ meta, bytes }`.
-pub(crate) fn stored(meta: &impl Serialize, bytes: &Uint8Array) -> Result<JsValue> {
+pub(crate) fn stored(meta: &AttachmentMeta, bytes: &Uint8Array) -> JsValue {
     let object = Object::new();
-    let _ = Reflect::set(&object, &wasm_bindgen::intern("meta").into(), &to_object(meta)?);
+    let _ = Reflect::set(&object, &wasm_bindgen::intern("meta").into(), &meta.to_js());
     let _ = Reflect::set(&object, &wasm_bindgen::intern("bytes").into(), bytes);
-    Ok(object.into())
+    object.into()
 }

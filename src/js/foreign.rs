@@ -6,13 +6,14 @@ use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::convert::{from_object, to_object, type_name};
+use super::convert::type_name;
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::manifest::AttachmentManifest;
+use crate::records::{decode_returned, decode_returned_list, ToJs};
 use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
 /// Checks that `object` has every method in `methods`, so a wrong argument fails at once and
@@ -53,14 +54,14 @@ impl JsStore {
 
     /// `put` with the bytes still a JavaScript view (no copy through wasm).
     pub(crate) async fn put_view(&self, bytes: &Uint8Array, meta: &AttachmentCreateMeta) -> Result<AttachmentRef> {
-        let returned = call(&self.0, "put", &[bytes.into(), to_object(meta)?]).await?;
-        from_object(returned, "the AttachmentRef the store's put returned")
+        let returned = call(&self.0, "put", &[bytes.into(), meta.to_js()]).await?;
+        decode_returned(&returned, "the AttachmentRef the store's put returned")
     }
 
     /// `get` with the bytes left a JavaScript view.
     pub(crate) async fn get_view(&self, id: &AttachmentId) -> Result<(AttachmentRef, Uint8Array)> {
         let returned = call(&self.0, "get", &[id.as_str().into()]).await?;
-        let meta = from_object(Reflect::get(&returned, &"meta".into()).unwrap_or_default(), "the meta the store's get returned")?;
+        let meta = decode_returned(&Reflect::get(&returned, &"meta".into()).unwrap_or_default(), "the meta the store's get returned")?;
         let bytes = Reflect::get(&returned, &"bytes".into()).unwrap_or_default();
         let bytes = bytes.dyn_into::<Uint8Array>().map_err(|_| AttachmentStoreError::backend("the store's get returned no Uint8Array `bytes`"))?;
         Ok((meta, bytes))
@@ -83,12 +84,12 @@ impl AttachmentStore for JsStore {
         if returned.is_undefined() || returned.is_null() {
             Ok(None)
         } else {
-            from_object(returned, "the AttachmentRef the store's head returned").map(Some)
+            decode_returned(&returned, "the AttachmentRef the store's head returned").map(Some)
         }
     }
 
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
-        from_object(call(&self.0, "list", &[]).await?, "the list the store returned")
+        decode_returned_list(&call(&self.0, "list", &[]).await?, "the list the store returned")
     }
 
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
@@ -120,7 +121,7 @@ impl JsManifest {
 #[async_trait(?Send)]
 impl AttachmentManifest for JsManifest {
     async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
-        call(&self.0, "recordIntent", &[to_object(intent)?]).await.map(drop)
+        call(&self.0, "recordIntent", &[intent.to_js()]).await.map(drop)
     }
 
     async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
@@ -130,7 +131,7 @@ impl AttachmentManifest for JsManifest {
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
         let rows = call(&self.0, "listUncommitted", &[JsValue::from_f64(older_than_epoch_ms as f64)]).await?;
-        from_object(rows, "the rows listUncommitted returned")
+        decode_returned_list(&rows, "the rows listUncommitted returned")
     }
 
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
@@ -139,6 +140,6 @@ impl AttachmentManifest for JsManifest {
     }
 
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-        from_object(call(&self.0, "entriesFor", &[attachment_id.as_str().into()]).await?, "the rows entriesFor returned")
+        decode_returned_list(&call(&self.0, "entriesFor", &[attachment_id.as_str().into()]).await?, "the rows entriesFor returned")
     }
 }

@@ -12,6 +12,7 @@ use super::convert::{self, field, hash_buffer, type_name};
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::ContentHasher;
+use crate::records::ToJs;
 use crate::{reclaim_orphaned_attachments, ReclaimOptions};
 
 /// SHA-256 of `bytes` (`Uint8Array` or `ArrayBuffer`) as an attachment id.
@@ -68,7 +69,7 @@ impl SweepControls {
         convert::expect_object(options, "options")?;
         let signal = field(options, "signal")?;
         if !(signal.is_undefined() || signal.is_null()) {
-            if !field(&signal, "aborted").ok().is_some_and(|aborted| aborted.as_bool().is_some()) {
+            if field(&signal, "aborted").ok().is_none_or(|aborted| aborted.as_bool().is_none()) {
                 return Err(AttachmentStoreError::invalid_input("options.signal must be an AbortSignal"));
             }
             controls.signal = Some(signal);
@@ -113,7 +114,7 @@ pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, 
             return Err(failure);
         }
         match outcome {
-            Ok(report) => convert::to_object(&report),
+            Ok(report) => Ok(report.to_js()),
             Err(error) if controls.signal_aborted() => {
                 let reason = controls.signal.as_ref().and_then(|signal| Reflect::get(signal, &"reason".into()).ok()).unwrap_or_default();
                 Err(error.with_js_cause(reason))

@@ -11,5 +11,5 @@ mod convert;
 mod error;
 mod foreign;
 mod functions;
-#[cfg(feature = "testing")]
+#[cfg(all(feature = "testing", feature = "durable-object"))]
 mod testing;

@@ -1,5 +1,5 @@
-//! Test-only exports (feature `testing`): the Rust conformance suite run inside a JavaScript
-//! runtime against a Durable Object's real storage (used by the workerd tests).
+//! Test-only exports (features `testing` and `durable-object`): the Rust conformance suite run
+//! inside a JavaScript runtime against a Durable Object's real storage (used by the workerd tests).
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -10,7 +10,9 @@ use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_commit, apply_intent, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
 use crate::manifest::AttachmentManifest;
 
-type Rows = BTreeMap<(String, AttachmentId), AttachmentManifestEntry>;
+// A hash map, not a B-tree: the wasm already carries one map type (the sweep's), and every
+// ordered answer is sorted where it is built.
+type Rows = HashMap<(String, AttachmentId), AttachmentManifestEntry>;
 
 /// An ephemeral manifest in memory. Clones are handles to the same rows.
 #[derive(Clone, Debug, Default)]
@@ -71,6 +73,8 @@ impl AttachmentManifest for InMemoryAttachmentManifest {
     }
 
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-        Ok(self.rows()?.values().filter(|row| &row.attachment_id == attachment_id).cloned().collect())
+        let mut rows: Vec<_> = self.rows()?.values().filter(|row| &row.attachment_id == attachment_id).cloned().collect();
+        rows.sort_unstable_by(|a, b| a.session_id.cmp(&b.session_id));
+        Ok(rows)
     }
 }

@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -10,7 +10,8 @@ use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta, AttachmentRef, Sto
 use crate::session::SessionScopedAttachmentStore;
 use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
-type Entries = BTreeMap<AttachmentId, (AttachmentMeta, Arc<[u8]>)>;
+// A hash map, not a B-tree: the wasm already carries one map type; `list` sorts.
+type Entries = HashMap<AttachmentId, (AttachmentMeta, Arc<[u8]>)>;
 
 /// An ephemeral store in memory. Clones are handles to the same data.
 ///
@@ -77,7 +78,9 @@ impl AttachmentStore for InMemoryAttachmentStore {
     }
 
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
-        Ok(self.entries()?.values().map(|(meta, _)| meta.clone()).collect())
+        let mut list: Vec<_> = self.entries()?.values().map(|(meta, _)| meta.clone()).collect();
+        list.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        Ok(list)
     }
 
     async fn delete(&self, id: &AttachmentId) -> Result<()> {

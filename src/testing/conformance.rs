@@ -229,7 +229,7 @@ pub async fn manifest_rules<H: ConformanceHarness>(harness: &mut H) {
     ok(CHECK, "intent c/s1", manifest.record_intent(&intent(b"c", "s1", 200)).await);
 
     ok(CHECK, "empty commit", manifest.commit_refs("s1", &[]).await);
-    ok(CHECK, "commit of rows that do not exist", manifest.commit_refs("nobody", &[a.clone()]).await);
+    ok(CHECK, "commit of rows that do not exist", manifest.commit_refs("nobody", std::slice::from_ref(&a)).await);
     assert!(ok(CHECK, "entries_for", manifest.entries_for(&a).await).iter().all(|row| row.session_id != "nobody"), "{CHECK}: commit never inserts");
 
     let listed = ok(CHECK, "list_uncommitted(200)", manifest.list_uncommitted(200).await);
@@ -237,7 +237,7 @@ pub async fn manifest_rules<H: ConformanceHarness>(harness: &mut H) {
     assert_eq!(keys, [(100, "s1"), (200, "s1"), (200, "s1")], "{CHECK}: inclusive threshold, oldest first");
     assert!(listed[0].attachment_id == a && listed.iter().all(|row| row.canonical_uri == row.attachment_id.canonical_uri()), "{CHECK}: rows carry the canonical URI");
 
-    ok(CHECK, "commit a for s1", manifest.commit_refs("s1", &[a.clone()]).await);
+    ok(CHECK, "commit a for s1", manifest.commit_refs("s1", std::slice::from_ref(&a)).await);
     let rows_of_a = ok(CHECK, "entries_for(a)", manifest.entries_for(&a).await);
     let committed_at = |session: &str| rows_of_a.iter().find(|row| row.session_id == session).and_then(|row| row.committed_at_epoch_ms);
     assert!(committed_at("s1").is_some(), "{CHECK}: s1's row committed");
@@ -245,7 +245,7 @@ pub async fn manifest_rules<H: ConformanceHarness>(harness: &mut H) {
     let stamp = committed_at("s1");
 
     ok(CHECK, "re-intent a/s1", manifest.record_intent(&intent(b"a", "s1", 5_000)).await);
-    ok(CHECK, "re-commit a/s1", manifest.commit_refs("s1", &[a.clone()]).await);
+    ok(CHECK, "re-commit a/s1", manifest.commit_refs("s1", std::slice::from_ref(&a)).await);
     let row = ok(CHECK, "entries_for(a)", manifest.entries_for(&a).await).into_iter().find(|row| row.session_id == "s1");
     assert_eq!(row.as_ref().map(|r| (r.intent_at_epoch_ms, r.committed_at_epoch_ms)), Some((5_000, stamp)), "{CHECK}: re-intent refreshes the time and keeps the commit");
 

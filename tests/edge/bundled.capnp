@@ -10,7 +10,7 @@ const config :Workerd.Config = (
 const bundled :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "../../target/edge-tests/consumer/bundle/worker.js"),
-    (name = "web_attachments_bg.wasm", wasm = embed "../../target/edge-tests/consumer/node_modules/web-attachments/dist/wasm/web_attachments_bg.wasm"),
+    (name = "web_attachments_bg.wasm", wasm = embed "../../target/edge-tests/consumer/node_modules/web-attachments/dist/wasm-workerd/web_attachments_bg.wasm"),
   ],
   compatibilityDate = "2025-01-01",
   durableObjectNamespaces = [ (className = "Attachments", uniqueKey = "web-attachments-bundled", enableSql = true) ],

@@ -1,7 +1,7 @@
 // Runs inside workerd: the Rust conformance suite against a Durable Object's real storage, and
 // checks of what only the Durable Object backend does (chunking, one transaction per put).
 import { DurableObjectAttachmentStore, contentId, reclaimOrphanedAttachments } from "web-attachments";
-import { __runDurableObjectConformance } from "./wasm/web_attachments.js";
+import { __runDurableObjectConformance } from "./wasm-workerd/web_attachments.js";
 
 const CHUNK_LIMIT = 2 * 1000 * 1000; // the storage's per-value limit (2 MB)
 

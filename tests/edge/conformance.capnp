@@ -14,10 +14,10 @@ const conformanceWorker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "conformance-worker.js"),
     (name = "web-attachments", esModule = embed "../../target/dist-testing/workerd.js"),
-    (name = "api.js", esModule = embed "../../target/dist-testing/api.js"),
+    (name = "api-workerd.js", esModule = embed "../../target/dist-testing/api-workerd.js"),
     (name = "errors.js", esModule = embed "../../target/dist-testing/errors.js"),
-    (name = "wasm/web_attachments.js", esModule = embed "../../target/dist-testing/wasm/web_attachments.js"),
-    (name = "wasm/web_attachments_bg.wasm", wasm = embed "../../target/dist-testing/wasm/web_attachments_bg.wasm"),
+    (name = "wasm-workerd/web_attachments.js", esModule = embed "../../target/dist-testing/wasm-workerd/web_attachments.js"),
+    (name = "wasm-workerd/web_attachments_bg.wasm", wasm = embed "../../target/dist-testing/wasm-workerd/web_attachments_bg.wasm"),
   ],
   compatibilityDate = "2025-01-01",
   durableObjectNamespaces = [ (className = "Conformance", uniqueKey = "web-attachments-conformance", enableSql = true) ],

@@ -130,7 +130,7 @@ mkdirSync(work, { recursive: true });
     "--external:*.wasm", "--outdir=bundle", "--log-level=warning"], { cwd: consumer });
   // .wasm imports stay modules; the bundle refers to them from its own folder.
   const bundlePath = join(consumer, "bundle/worker.js");
-  writeFileSync(bundlePath, readFileSync(bundlePath, "utf8").replaceAll("./wasm/web_attachments_bg.wasm", "./web_attachments_bg.wasm"));
+  writeFileSync(bundlePath, readFileSync(bundlePath, "utf8").replaceAll("./wasm-workerd/web_attachments_bg.wasm", "./web_attachments_bg.wasm"));
   const port = await freePort();
   const storage = mkdtempSync(join(tmpdir(), "wa-bundled-"));
   const server = await start(bin("workerd"), ["serve", "tests/edge/bundled.capnp", "-s", `http=127.0.0.1:${port}`, "-d", `storage=${storage}`], { port });

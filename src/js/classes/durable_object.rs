@@ -1,0 +1,61 @@
+//! The Durable Object classes, in the workerd build only (feature `durable-object`): browsers
+//! would download their code for nothing.
+
+// The member macros expand to calls of the shared operations in the parent module.
+use super::*;
+
+/// A durable store in a Cloudflare Durable Object's storage (`ctx.storage`), with its manifest.
+#[wasm_bindgen]
+pub struct DurableObjectAttachmentStore {
+    store: crate::durable_object::DurableObjectAttachmentStore,
+}
+
+#[wasm_bindgen]
+impl DurableObjectAttachmentStore {
+    /// A store over `storage`; `options.prefix` keeps several stores apart in one object.
+    #[wasm_bindgen(constructor)]
+    pub fn new(storage: JsValue, options: JsValue) -> std::result::Result<DurableObjectAttachmentStore, JsValue> {
+        thrown((|| {
+            let mut prefix = String::new();
+            if !(options.is_undefined() || options.is_null()) {
+                convert::expect_object(&options, "options")?;
+                let given = convert::field(&options, "prefix")?;
+                if !given.is_undefined() {
+                    prefix = convert::string(&given, "options.prefix")?;
+                }
+            }
+            Ok(Self { store: crate::durable_object::DurableObjectAttachmentStore::new(storage, &prefix)? })
+        })())
+    }
+
+    /// The manifest in the same storage.
+    #[wasm_bindgen(getter)]
+    pub fn manifest(&self) -> DurableObjectAttachmentManifest {
+        DurableObjectAttachmentManifest { manifest: self.store.manifest() }
+    }
+
+    /// A session-scoped view: intent and bytes in one storage transaction per put.
+    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
+        thrown(new_session(self.any(), AnyManifest::DurableObject(self.store.manifest()), &session_id))
+    }
+
+    fn any(&self) -> AnyStore {
+        AnyStore::DurableObject(self.store.clone())
+    }
+}
+
+store_members!(DurableObjectAttachmentStore, "DurableObjectAttachmentStore");
+
+/// The manifest in a Durable Object store's storage (`store.manifest`).
+#[wasm_bindgen]
+pub struct DurableObjectAttachmentManifest {
+    manifest: crate::durable_object::DurableObjectAttachmentManifest,
+}
+
+impl DurableObjectAttachmentManifest {
+    fn any(&self) -> AnyManifest {
+        AnyManifest::DurableObject(self.manifest.clone())
+    }
+}
+
+manifest_members!(DurableObjectAttachmentManifest, "DurableObjectAttachmentManifest");

@@ -1,0 +1,402 @@
+//! The core's records as plain JavaScript objects, written and read in this one place: IndexedDB
+//! rows, Durable Object values and the JavaScript API's arguments and results all go through it.
+//!
+//! Hand-written on purpose: a generic (de)serializer cost the wasm a third of its size, and a
+//! reader written per record names the wrong field in the caller's terms (`meta.width must be a
+//! whole number ...`). Reading is strict about types and lenient about extra fields.
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{intern, JsCast, JsValue};
+
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
+use crate::core::id::AttachmentId;
+use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::media_type::MediaType;
+use crate::core::meta::{AttachmentCreateMeta, AttachmentRef};
+use crate::core::sweep_rules::AttachmentReclamationReport;
+
+/// A record with a plain-object form.
+pub(crate) trait ToJs {
+    /// A fresh plain object; absent options stay absent (no `undefined` properties).
+    fn to_js(&self) -> JsValue;
+}
+
+/// A record read back from its plain-object form.
+pub(crate) trait FromJs: Sized {
+    /// Reads the object. A missing or mistyped field is `InvalidInput` naming it; callers reading
+    /// stored rows or another implementation's results recode it ([`decode_stored`],
+    /// [`decode_returned`]).
+    fn from_js(value: &JsValue) -> Result<Self>;
+}
+
+/// A stored row read back: unreadable is `MetadataDecode` (the row is damaged, not the call).
+pub(crate) fn decode_stored<T: FromJs>(value: &JsValue, what: &str) -> Result<T> {
+    T::from_js(value).map_err(|error| error.with_code(ErrorCode::MetadataDecode).context(&format!("a stored {what} row cannot be read")))
+}
+
+/// Stored rows (an array) read back, as [`decode_stored`].
+pub(crate) fn decode_stored_rows<T: FromJs>(value: &JsValue, what: &str) -> Result<Vec<T>> {
+    let rows = value.dyn_ref::<Array>().ok_or_else(|| AttachmentStoreError::new(ErrorCode::MetadataDecode, format!("stored {what} rows are not an array")))?;
+    rows.iter().map(|row| decode_stored(&row, what)).collect()
+}
+
+/// What a JavaScript-implemented store or manifest returned: malformed is `Backend` (its fault,
+/// not the caller's).
+pub(crate) fn decode_returned<T: FromJs>(value: &JsValue, what: &str) -> Result<T> {
+    T::from_js(value).map_err(|error| error.with_code(ErrorCode::Backend).context(&format!("{what} is malformed")))
+}
+
+/// An array returned by a JavaScript-implemented store or manifest, as [`decode_returned`].
+pub(crate) fn decode_returned_list<T: FromJs>(value: &JsValue, what: &str) -> Result<Vec<T>> {
+    let list = value.dyn_ref::<Array>().ok_or_else(|| AttachmentStoreError::backend(format!("{what} is not an array, got {}", type_name(value))))?;
+    list.iter().map(|item| decode_returned(&item, what)).collect()
+}
+
+/// Records as a JavaScript array of plain objects.
+pub(crate) fn to_array<T: ToJs>(records: &[T]) -> JsValue {
+    records.iter().map(ToJs::to_js).collect::<Array>().into()
+}
+
+// ---- reading JavaScript values -------------------------------------------------------------
+
+fn invalid(message: impl Into<String>) -> AttachmentStoreError {
+    AttachmentStoreError::invalid_input(message)
+}
+
+/// A short description of a value's type for error messages.
+pub(crate) fn type_name(value: &JsValue) -> String {
+    if value.is_null() {
+        return "null".into();
+    }
+    if Array::is_array(value) {
+        return "an array".into();
+    }
+    let kind = value.js_typeof().as_string().unwrap_or_default();
+    if kind == "object" {
+        let constructor = Reflect::get(value, &"constructor".into()).ok();
+        let name = constructor.and_then(|c| Reflect::get(&c, &"name".into()).ok()).and_then(|n| n.as_string());
+        return name.map_or_else(|| "an object".into(), |name| format!("a {name}"));
+    }
+    kind
+}
+
+/// `object[name]`, treating a throwing getter as a bad argument.
+pub(crate) fn field(object: &JsValue, name: &str) -> Result<JsValue> {
+    Reflect::get(object, &intern(name).into()).map_err(|_| invalid(format!("reading `{name}` failed")))
+}
+
+/// `undefined` or `null`: what an optional field may be when it is not given.
+pub(crate) fn is_absent(value: &JsValue) -> bool {
+    value.is_undefined() || value.is_null()
+}
+
+/// A plain object argument (not null, not an array, not a primitive).
+pub(crate) fn expect_object(value: &JsValue, what: &str) -> Result<()> {
+    if value.is_object() && !Array::is_array(value) {
+        Ok(())
+    } else {
+        Err(invalid(format!("{what} must be an object, got {}", type_name(value))))
+    }
+}
+
+/// A string.
+pub(crate) fn string(value: &JsValue, what: &str) -> Result<String> {
+    value.as_string().ok_or_else(|| invalid(format!("{what} must be a string, got {}", type_name(value))))
+}
+
+/// Epoch milliseconds: a finite number within JavaScript's safe integers, truncated to whole
+/// milliseconds.
+pub(crate) fn epoch_ms(value: &JsValue, what: &str) -> Result<i64> {
+    match value.as_f64() {
+        Some(ms) if ms.is_finite() && ms.abs() <= MAX_SAFE as f64 => Ok(ms.trunc() as i64),
+        _ => Err(invalid(format!("{what} must be a finite number of milliseconds, got {}", type_name(value)))),
+    }
+}
+
+/// `Number.MAX_SAFE_INTEGER`: beyond it a number no longer names one integer.
+const MAX_SAFE: u64 = (1 << 53) - 1;
+
+/// A whole number from 0 to `max` (formatted as an integer: float formatting would pull a
+/// formatter into the wasm just for error messages).
+fn whole(value: &JsValue, what: &str, max: u64) -> Result<u64> {
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) => Ok(n as u64),
+        _ => Err(invalid(format!("{what} must be a whole number from 0 to {max}, got {}", type_name(value)))),
+    }
+}
+
+/// An optional field: `None` when absent, else `read` it.
+fn optional<T>(value: JsValue, read: impl FnOnce(&JsValue) -> Result<T>) -> Result<Option<T>> {
+    if is_absent(&value) {
+        Ok(None)
+    } else {
+        read(&value).map(Some)
+    }
+}
+
+/// Reads the fields of one object, naming them `<record>.<field>` in errors.
+struct Fields<'a> {
+    object: &'a JsValue,
+    record: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn of(object: &'a JsValue, record: &'static str) -> Result<Self> {
+        expect_object(object, record)?;
+        Ok(Self { object, record })
+    }
+    fn name(&self, name: &str) -> String {
+        format!("{}.{name}", self.record)
+    }
+    fn get(&self, name: &str) -> Result<JsValue> {
+        field(self.object, name)
+    }
+    fn string(&self, name: &str) -> Result<String> {
+        string(&self.get(name)?, &self.name(name))
+    }
+    fn optional_string(&self, name: &str) -> Result<Option<String>> {
+        optional(self.get(name)?, |value| string(value, &self.name(name)))
+    }
+    fn id(&self, name: &str) -> Result<AttachmentId> {
+        AttachmentId::parse(&self.string(name)?)
+    }
+    fn media_type(&self) -> Result<MediaType> {
+        MediaType::parse(&self.string("mediaType")?)
+    }
+    fn dimension(&self, name: &str) -> Result<Option<u32>> {
+        optional(self.get(name)?, |value| whole(value, &self.name(name), u64::from(u32::MAX)).map(|n| n as u32))
+    }
+    fn length(&self, name: &str) -> Result<u64> {
+        whole(&self.get(name)?, &self.name(name), MAX_SAFE)
+    }
+    fn epoch_ms(&self, name: &str) -> Result<i64> {
+        epoch_ms(&self.get(name)?, &self.name(name))
+    }
+    fn optional_epoch_ms(&self, name: &str) -> Result<Option<i64>> {
+        optional(self.get(name)?, |value| epoch_ms(value, &self.name(name)))
+    }
+}
+
+// ---- writing plain objects -----------------------------------------------------------------
+
+/// Builds one plain object, skipping absent options.
+struct ObjectBuilder(Object);
+
+impl ObjectBuilder {
+    fn new() -> Self {
+        Self(Object::new())
+    }
+    fn set(self, name: &str, value: impl Into<JsValue>) -> Self {
+        // Defining a data property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&self.0, &intern(name).into(), &value.into());
+        self
+    }
+    fn set_some<T: Into<JsValue>>(self, name: &str, value: Option<T>) -> Self {
+        match value {
+            Some(value) => self.set(name, value),
+            None => self,
+        }
+    }
+    fn build(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+// ---- the records ---------------------------------------------------------------------------
+
+/// `{ mediaType, width?, height?, label? }`
+impl ToJs for AttachmentCreateMeta {
+    fn to_js(&self) -> JsValue {
+        ObjectBuilder::new()
+            .set("mediaType", self.media_type.as_str())
+            .set_some("width", self.width)
+            .set_some("height", self.height)
+            .set_some("label", self.label.as_deref())
+            .build()
+    }
+}
+
+impl FromJs for AttachmentCreateMeta {
+    fn from_js(value: &JsValue) -> Result<Self> {
+        let fields = Fields::of(value, "meta")?;
+        Ok(Self {
+            media_type: fields.media_type()?,
+            width: fields.dimension("width")?,
+            height: fields.dimension("height")?,
+            label: fields.optional_string("label")?,
+        })
+    }
+}
+
+/// `{ id, mediaType, byteLen, width?, height?, label? }`
+impl ToJs for AttachmentRef {
+    fn to_js(&self) -> JsValue {
+        ObjectBuilder::new()
+            .set("id", self.id.as_str())
+            .set("mediaType", self.media_type.as_str())
+            .set("byteLen", self.byte_len as f64)
+            .set_some("width", self.width)
+            .set_some("height", self.height)
+            .set_some("label", self.label.as_deref())
+            .build()
+    }
+}
+
+impl FromJs for AttachmentRef {
+    fn from_js(value: &JsValue) -> Result<Self> {
+        let fields = Fields::of(value, "ref")?;
+        Ok(Self {
+            id: fields.id("id")?,
+            media_type: fields.media_type()?,
+            byte_len: fields.length("byteLen")?,
+            width: fields.dimension("width")?,
+            height: fields.dimension("height")?,
+            label: fields.optional_string("label")?,
+        })
+    }
+}
+
+/// `{ attachmentId, sessionId, canonicalUri, intentAtEpochMs }`; reading also checks what the
+/// types cannot ([`AttachmentIntent::validate`]).
+impl ToJs for AttachmentIntent {
+    fn to_js(&self) -> JsValue {
+        ObjectBuilder::new()
+            .set("attachmentId", self.attachment_id.as_str())
+            .set("sessionId", self.session_id.as_str())
+            .set("canonicalUri", self.canonical_uri.as_str())
+            .set("intentAtEpochMs", self.intent_at_epoch_ms as f64)
+            .build()
+    }
+}
+
+impl FromJs for AttachmentIntent {
+    fn from_js(value: &JsValue) -> Result<Self> {
+        let fields = Fields::of(value, "intent")?;
+        let intent = Self {
+            attachment_id: fields.id("attachmentId")?,
+            session_id: fields.string("sessionId")?,
+            canonical_uri: fields.string("canonicalUri")?,
+            intent_at_epoch_ms: fields.epoch_ms("intentAtEpochMs")?,
+        };
+        intent.validate()?;
+        Ok(intent)
+    }
+}
+
+/// `{ attachmentId, sessionId, canonicalUri, intentAtEpochMs, committedAtEpochMs? }`
+impl ToJs for AttachmentManifestEntry {
+    fn to_js(&self) -> JsValue {
+        ObjectBuilder::new()
+            .set("attachmentId", self.attachment_id.as_str())
+            .set("sessionId", self.session_id.as_str())
+            .set("canonicalUri", self.canonical_uri.as_str())
+            .set("intentAtEpochMs", self.intent_at_epoch_ms as f64)
+            .set_some("committedAtEpochMs", self.committed_at_epoch_ms.map(|ms| ms as f64))
+            .build()
+    }
+}
+
+impl FromJs for AttachmentManifestEntry {
+    fn from_js(value: &JsValue) -> Result<Self> {
+        let fields = Fields::of(value, "row")?;
+        Ok(Self {
+            attachment_id: fields.id("attachmentId")?,
+            session_id: fields.string("sessionId")?,
+            canonical_uri: fields.string("canonicalUri")?,
+            intent_at_epoch_ms: fields.epoch_ms("intentAtEpochMs")?,
+            committed_at_epoch_ms: fields.optional_epoch_ms("committedAtEpochMs")?,
+        })
+    }
+}
+
+/// `{ scannedIntentCount, reclaimedCount, deletedCount, deletedBytes }`
+impl ToJs for AttachmentReclamationReport {
+    fn to_js(&self) -> JsValue {
+        ObjectBuilder::new()
+            .set("scannedIntentCount", self.scanned_intent_count as f64)
+            .set("reclaimedCount", self.reclaimed_count as f64)
+            .set("deletedCount", self.deleted_count as f64)
+            .set("deletedBytes", self.deleted_bytes as f64)
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+    use crate::core::id::content_id;
+
+    fn object(json: &str) -> JsValue {
+        js_sys::JSON::parse(json).unwrap()
+    }
+
+    fn json(value: &JsValue) -> String {
+        js_sys::JSON::stringify(value).unwrap().as_string().unwrap()
+    }
+
+    fn reference() -> AttachmentRef {
+        AttachmentCreateMeta::new("image/png").unwrap().with_dimensions(640, 480).with_label("cat.png").into_ref(content_id(b"cat"), 3)
+    }
+
+    #[wasm_bindgen_test]
+    fn records_round_trip_with_the_contract_field_names() {
+        let full = reference();
+        let written = full.to_js();
+        assert_eq!(json(&written), format!(r#"{{"id":"{}","mediaType":"image/png","byteLen":3,"width":640,"height":480,"label":"cat.png"}}"#, full.id));
+        assert_eq!(AttachmentRef::from_js(&written).unwrap(), full);
+
+        let intent = AttachmentIntent::new(content_id(b"cat"), "s1", 1_700_000_000_123);
+        assert_eq!(AttachmentIntent::from_js(&intent.to_js()).unwrap(), intent);
+
+        let mut row = crate::core::manifest_rules::apply_intent(None, &intent);
+        assert_eq!(AttachmentManifestEntry::from_js(&row.to_js()).unwrap(), row);
+        row.committed_at_epoch_ms = Some(1_700_000_000_999);
+        assert_eq!(AttachmentManifestEntry::from_js(&row.to_js()).unwrap(), row);
+    }
+
+    #[wasm_bindgen_test]
+    fn absent_options_are_left_out_and_read_back_as_none() {
+        let bare = AttachmentCreateMeta::new("text/plain").unwrap().into_ref(content_id(b"x"), 1);
+        let written = bare.to_js();
+        assert!(!json(&written).contains("width") && !json(&written).contains("label"));
+        assert_eq!(AttachmentRef::from_js(&written).unwrap(), bare);
+        // `null` counts as absent too.
+        let meta = AttachmentCreateMeta::from_js(&object(r#"{"mediaType":"text/plain","width":null,"label":null}"#)).unwrap();
+        assert_eq!(meta, AttachmentCreateMeta::new("text/plain").unwrap());
+    }
+
+    #[wasm_bindgen_test]
+    fn a_wrong_field_is_named() {
+        let cases = [
+            (r#"{"mediaType":1}"#, "meta.mediaType must be a string"),
+            (r#"{"mediaType":"image/png","width":1.5}"#, "meta.width must be a whole number from 0 to 4294967295"),
+            (r#"{"mediaType":"image/png","height":-1}"#, "meta.height must be a whole number"),
+            (r#"{"mediaType":"image/png","label":7}"#, "meta.label must be a string"),
+            (r#"[]"#, "meta must be an object"),
+        ];
+        for (given, expected) in cases {
+            let error = AttachmentCreateMeta::from_js(&object(given)).unwrap_err();
+            assert_eq!(error.code(), ErrorCode::InvalidInput, "{given}");
+            assert!(error.message().contains(expected), "{given}: {}", error.message());
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_damaged_stored_row_is_metadata_decode_and_a_bad_returned_one_backend() {
+        let damaged = object(r#"{"id":"nope","mediaType":"image/png","byteLen":3}"#);
+        let stored = decode_stored::<AttachmentRef>(&damaged, "metadata").unwrap_err();
+        assert_eq!(stored.code(), ErrorCode::MetadataDecode);
+        assert!(stored.message().starts_with("a stored metadata row cannot be read: "), "{}", stored.message());
+        assert_eq!(decode_returned::<AttachmentRef>(&damaged, "the ref").unwrap_err().code(), ErrorCode::Backend);
+        assert_eq!(decode_stored_rows::<AttachmentRef>(&JsValue::from(3), "metadata").unwrap_err().code(), ErrorCode::MetadataDecode);
+        assert_eq!(decode_returned_list::<AttachmentRef>(&JsValue::NULL, "the list").unwrap_err().code(), ErrorCode::Backend);
+    }
+
+    #[wasm_bindgen_test]
+    fn lengths_beyond_safe_integers_are_refused() {
+        let too_long = object(&format!(r#"{{"id":"{}","mediaType":"image/png","byteLen":9007199254740992}}"#, content_id(b"x")));
+        assert_eq!(AttachmentRef::from_js(&too_long).unwrap_err().code(), ErrorCode::InvalidInput);
+    }
+}
