@@ -28,6 +28,10 @@ build_flavour() {
     "$dir/web_attachments_bg.wasm" -o "$dir/web_attachments_bg.wasm"
   node -e 'new WebAssembly.Module(require("fs").readFileSync(process.argv[1]))' "$dir/web_attachments_bg.wasm" \
     || { echo "[build] the optimised wasm in $dir does not compile" >&2; exit 1; }
+  # The generated glue, without whitespace and comments (names kept: stack traces stay readable;
+  # the types are in index.d.ts): a quarter less to download, gzipped.
+  node_modules/.bin/esbuild "$dir/web_attachments.js" --minify-whitespace --minify-syntax --format=esm \
+    --log-level=warning --allow-overwrite --outfile="$dir/web_attachments.js"
 }
 
 out=dist

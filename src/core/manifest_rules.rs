@@ -130,7 +130,9 @@ pub fn select_uncommitted<'a>(
     older_than_epoch_ms: i64,
 ) -> Vec<AttachmentManifestEntry> {
     let mut selected: Vec<_> = rows.into_iter().filter(|row| is_uncommitted_at(row, older_than_epoch_ms)).cloned().collect();
-    selected.sort_by(|a, b| {
+    // Rows are unique by (session, attachment), so an unstable sort is still deterministic (and
+    // it is the one sort algorithm the wasm carries).
+    selected.sort_unstable_by(|a, b| {
         (a.intent_at_epoch_ms, &a.session_id, &a.attachment_id).cmp(&(b.intent_at_epoch_ms, &b.session_id, &b.attachment_id))
     });
     selected
