@@ -1,6 +1,6 @@
 // Runs in one headless Chromium page: every workload on every system in the same run, several
 // rounds (systems rotated each round so noise spreads evenly), medians reported.
-import { contentId, IndexedDbAttachmentStore } from "/dist/index.js";
+import { contentId, contentIdOf, IndexedDbAttachmentStore } from "/dist/index.js";
 import { __wasmMemoryBytes } from "/dist/wasm/web_attachments.js";
 import { sha256 as hashWasmSha256 } from "hash-wasm";
 import { SYSTEMS as ALL_SYSTEMS, subtleId } from "./systems.js";
@@ -136,8 +136,10 @@ async function runHashing() {
   const results = [];
   for (const [label, size, repeat] of [["1KiB", 1024, 4000], ["1MiB", MiB, 40], ["64MiB", 64 * MiB, 2]]) {
     const [data] = buffers(1, size);
+    const blob = new Blob([data]);
     const impls = {
       "web-attachments contentId": () => contentId(data),
+      "web-attachments contentIdOf (Blob)": () => contentIdOf(blob),
       "crypto.subtle.digest": () => subtleId(data),
       "hash-wasm": () => hashWasmSha256(data),
     };

@@ -59,7 +59,7 @@ const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.r
 // References are not compared systems: the same-layout floor is reported apart, opt-in ones
 // only appear in the table of a filtered run.
 const REFERENCE = "raw-indexeddb-same-layout";
-const LABELS = { [REFERENCE]: "*(raw, web-attachments' layout)*", "raw-indexeddb-one-record": "*(raw, one record per attachment)*" };
+const LABELS = { [REFERENCE]: "*(raw, web-attachments' layout)*", "raw-indexeddb-one-record": "*(raw, one record per attachment)*", "raw-indexeddb-one-store": "*(raw, two records in one store)*" };
 const rows = result.rows.filter((row) => !result.references.includes(row.system));
 const layoutFloor = result.rows.filter((row) => row.system === REFERENCE);
 const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, hash: result.hash, memory: result.memory, size };

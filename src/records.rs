@@ -42,17 +42,20 @@ pub(crate) fn decode_stored_rows<T: FromJs>(value: &JsValue, what: &str) -> Resu
 
 /// What a JavaScript-implemented store or manifest returned: malformed is `Backend` (its fault,
 /// not the caller's).
+#[cfg(any(feature = "js", test))]
 pub(crate) fn decode_returned<T: FromJs>(value: &JsValue, what: &str) -> Result<T> {
     T::from_js(value).map_err(|error| error.with_code(ErrorCode::Backend).context(&format!("{what} is malformed")))
 }
 
 /// An array returned by a JavaScript-implemented store or manifest, as [`decode_returned`].
+#[cfg(any(feature = "js", test))]
 pub(crate) fn decode_returned_list<T: FromJs>(value: &JsValue, what: &str) -> Result<Vec<T>> {
     let list = value.dyn_ref::<Array>().ok_or_else(|| AttachmentStoreError::backend(format!("{what} is not an array, got {}", type_name(value))))?;
     list.iter().map(|item| decode_returned(&item, what)).collect()
 }
 
 /// Records as a JavaScript array of plain objects.
+#[cfg(feature = "js")]
 pub(crate) fn to_array<T: ToJs>(records: &[T]) -> JsValue {
     records.iter().map(ToJs::to_js).collect::<Array>().into()
 }

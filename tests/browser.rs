@@ -293,3 +293,72 @@ async fn manifest_rows_are_keyed_by_session_and_attachment() {
     assert_eq!(keys, [format!("s1,{id}"), format!("s2,{id}")]);
     db.close();
 }
+
+/// Contents whose ids fall strictly between `low` and `high`, found by trying labelled contents.
+fn contents_between(label: &str, low: &web_attachments::AttachmentId, high: &web_attachments::AttachmentId, count: usize) -> Vec<Vec<u8>> {
+    (0..).map(|i| format!("{label} {i}").into_bytes()).filter(|bytes| (low..high).contains(&&content_id(bytes)) && &content_id(bytes) != low).take(count).collect()
+}
+
+async fn count(db: &IdbDatabase, store: &str) -> f64 {
+    let tx = db.transaction_with_str(store).unwrap();
+    settle(&tx.object_store(store).unwrap().count().unwrap()).await.unwrap().as_f64().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_dense_sweep_deletes_only_what_it_plans_even_among_damaged_and_committed_neighbours() {
+    // 40 orphans make a dense batch: it is read as one stretch of ids. In the stretch also lie a
+    // committed attachment, bytes without metadata, a garbled metadata row and a young intent of
+    // the orphans' own session, none of them the sweep's: they must survive, and the damaged ones
+    // must not stop it.
+    let name = unique("dense");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let orphans: Vec<Vec<u8>> = (0..40).map(|i| format!("orphan {i}").into_bytes()).collect();
+    for bytes in &orphans {
+        let intent = AttachmentIntent::new(content_id(bytes), "abandoned", 1_000);
+        store.put_with_intent(&store.manifest(), &intent, bytes, meta("text/plain")).await.unwrap();
+    }
+    let mut ids: Vec<_> = orphans.iter().map(|bytes| content_id(bytes)).collect();
+    ids.sort();
+    let [kept, bytes_only, garbled, young]: [Vec<u8>; 4] = contents_between("neighbour", &ids[0], &ids[39], 4).try_into().unwrap();
+    store.manifest().record_intent(&AttachmentIntent::new(content_id(&young), "abandoned", 3_000)).await.unwrap();
+    let session = store.session("kept").unwrap();
+    let kept_id = session.put(&kept, meta("text/plain")).await.unwrap().id;
+    session.commit().await.unwrap();
+    store.close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    raw_put(&db, "bytes", &Uint8Array::from(&bytes_only[..]).buffer(), Some(content_id(&bytes_only).as_str())).await;
+    let bad_meta = js_sys::Object::new();
+    Reflect::set(&bad_meta, &"id".into(), &content_id(&garbled).as_str().into()).unwrap();
+    Reflect::set(&bad_meta, &"mediaType".into(), &"not a media type".into()).unwrap();
+    raw_put(&db, "meta", &bad_meta, None).await;
+    db.close();
+
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let report = reclaim_orphaned_attachments(&store.manifest(), &store, 2_000, ReclaimOptions::default()).await.unwrap();
+    assert_eq!((report.scanned_intent_count, report.deleted_count, report.deleted_bytes), (40, 40, orphans.iter().map(|b| b.len() as u64).sum()));
+    for id in &ids {
+        assert_eq!(store.get(id).await.unwrap_err().code(), ErrorCode::NotFound, "orphan {id} kept");
+    }
+    assert_eq!(store.get(&kept_id).await.unwrap().bytes, kept, "the committed neighbour survives");
+    assert_eq!(store.get(&content_id(&bytes_only)).await.unwrap_err().code(), ErrorCode::MissingMeta, "bytes without metadata stay");
+    assert_eq!(store.head(&content_id(&garbled)).await.unwrap_err().code(), ErrorCode::MetadataDecode, "the garbled row stays");
+    assert!(store.manifest().list_uncommitted(2_000).await.unwrap().is_empty());
+    assert_eq!(store.manifest().entries_for(&content_id(&young)).await.unwrap().len(), 1, "the young intent of the same session stays");
+    store.close();
+
+    // Only orphans in a stretch: all of it goes (as range deletes), leaving nothing behind.
+    let name = unique("dense-all");
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    for bytes in &orphans {
+        let intent = AttachmentIntent::new(content_id(bytes), "abandoned", 1_000);
+        store.put_with_intent(&store.manifest(), &intent, bytes, meta("text/plain")).await.unwrap();
+    }
+    let report = reclaim_orphaned_attachments(&store.manifest(), &store, 2_000, ReclaimOptions::default()).await.unwrap();
+    assert_eq!((report.deleted_count, report.reclaimed_count), (40, 40));
+    store.close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    for table in ["bytes", "meta", "manifest"] {
+        assert_eq!(count(&db, table).await, 0.0, "{table} left behind");
+    }
+    db.close();
+}

@@ -64,6 +64,34 @@ pub fn plan_sweep_batch(
         .collect()
 }
 
+/// Whether deleting everything stored in a stretch of ids deletes exactly what deleting each of
+/// `doomed` would: every id with something stored in the stretch (`present`) is doomed. Backends
+/// that can delete a key range use this to turn a batch of deletes into one.
+///
+/// `doomed` must be sorted. Doomed ids with nothing stored are fine either way.
+pub fn stretch_holds_only(present: &[AttachmentId], doomed: &[AttachmentId]) -> bool {
+    present.iter().all(|id| doomed.binary_search(id).is_ok())
+}
+
+/// The sessions whose every manifest row in a stretch of ids is forgotten, so that their rows
+/// there may be deleted as one key range. `stored` lists every row stored in the stretch as
+/// `(session, attachment)`, `None` where a row cannot be read: an unreadable attachment keeps its
+/// session to row-by-row deletes, an unreadable session keeps every session to them.
+pub fn sessions_wholly_forgotten(stored: &[(Option<String>, Option<AttachmentId>)], forgotten: &[(String, AttachmentId)]) -> Vec<String> {
+    if stored.iter().any(|(session, _)| session.is_none()) {
+        return Vec::new();
+    }
+    let mut sessions: Vec<String> = forgotten.iter().map(|(session, _)| session.clone()).collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    sessions.retain(|session| {
+        stored.iter().filter(|(of, _)| of.as_deref() == Some(session.as_str())).all(|(_, id)| {
+            id.as_ref().is_some_and(|id| forgotten.iter().any(|(s, f)| s == session && f == id))
+        })
+    });
+    sessions
+}
+
 /// What one sweep step did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SweepStepOutcome {
@@ -136,6 +164,32 @@ mod tests {
                 live.retain(|row| !stepwise.forget.iter().any(|(s, id)| row.session_id == *s && row.attachment_id == *id));
             }
         }
+    }
+
+    #[test]
+    fn a_stretch_may_be_deleted_whole_only_if_all_it_holds_is_doomed() {
+        let [a, b, c] = [content_id(b"a"), content_id(b"b"), content_id(b"c")];
+        let mut doomed = vec![a.clone(), b.clone()];
+        doomed.sort();
+        assert!(stretch_holds_only(&[], &doomed), "an empty stretch");
+        assert!(stretch_holds_only(&[a.clone()], &doomed), "doomed ids with nothing stored are fine");
+        assert!(stretch_holds_only(&[b.clone(), a.clone()], &doomed));
+        assert!(!stretch_holds_only(&[a.clone(), c.clone()], &doomed), "c is stored and not doomed");
+        assert!(!stretch_holds_only(&[c], &[]));
+    }
+
+    #[test]
+    fn a_session_s_rows_may_be_deleted_as_a_range_only_if_all_of_them_are_forgotten() {
+        let [a, b] = [content_id(b"a"), content_id(b"b")];
+        let row = |s: &str, id: &AttachmentId| (Some(s.to_owned()), Some(id.clone()));
+        let forgotten = vec![("s1".to_owned(), a.clone()), ("s1".to_owned(), b.clone()), ("s2".to_owned(), a.clone())];
+        let stored = vec![row("s1", &a), row("s1", &b), row("s2", &a), row("s2", &b), row("s3", &a)];
+        assert_eq!(sessions_wholly_forgotten(&stored, &forgotten), ["s1"], "s2 keeps b; s3 forgets nothing");
+        let unreadable_id = [stored.clone(), vec![(Some("s1".to_owned()), None)]].concat();
+        assert!(sessions_wholly_forgotten(&unreadable_id, &forgotten).is_empty(), "s1 has a row that cannot be read");
+        let unreadable_session = [stored, vec![(None, Some(a.clone()))]].concat();
+        assert!(sessions_wholly_forgotten(&unreadable_session, &forgotten).is_empty());
+        assert!(sessions_wholly_forgotten(&[], &[]).is_empty());
     }
 
     #[test]

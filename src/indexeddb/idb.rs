@@ -212,6 +212,14 @@ impl Store {
         Request::issue(self.0.get_all_with_key(range), "reading")
     }
 
+    pub(crate) fn get_all_keys_in(&self, range: &JsValue) -> Request {
+        Request::issue(self.0.get_all_keys_with_key(range), "reading keys")
+    }
+
+    pub(crate) fn count_in(&self, range: &JsValue) -> Request {
+        Request::issue(self.0.count_with_key(range), "counting")
+    }
+
     /// Adds `value` under `key` unless the key is taken, in which case the stored value stays (for
     /// content-addressed bytes: same key, same bytes). Saves a read round trip before each write.
     /// The transaction's error listener lets the taken-key error pass without aborting.
@@ -394,6 +402,16 @@ fn factory() -> Result<IdbFactory> {
 /// A `[sessionId, attachmentId]`-style compound key or any array value.
 pub(crate) fn array_of(values: &[&str]) -> JsValue {
     values.iter().map(|value| JsValue::from_str(value)).collect::<Array>().into()
+}
+
+/// `IDBKeyRange.bound(lower, upper)` (both inclusive) over string keys.
+pub(crate) fn between(lower: &str, upper: &str) -> Result<JsValue> {
+    between_keys(&JsValue::from_str(lower), &JsValue::from_str(upper))
+}
+
+/// `IDBKeyRange.bound(lower, upper)` (both inclusive).
+pub(crate) fn between_keys(lower: &JsValue, upper: &JsValue) -> Result<JsValue> {
+    web_sys::IdbKeyRange::bound(lower, upper).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
 }
 
 /// `IDBKeyRange.upperBound(value)` (inclusive).

@@ -3,7 +3,7 @@ use std::rc::Rc;
 
 use async_trait::async_trait;
 
-use super::idb::{delete_database, Database, Mode};
+use super::idb::{delete_database, Database, Mode, Tx};
 use super::manifest::IndexedDbAttachmentManifest;
 use super::schema::{self, BYTES, MANIFEST, META};
 use super::tables;
@@ -11,7 +11,7 @@ use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::{content_id, AttachmentId};
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
-use crate::core::sweep_rules::{plan_sweep_batch, SweepStepOutcome};
+use crate::core::sweep_rules::{plan_sweep_batch, sessions_wholly_forgotten, stretch_holds_only, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use js_sys::ArrayBuffer;
@@ -172,8 +172,8 @@ impl AttachmentStore for IndexedDbAttachmentStore {
 
     /// Re-check and deletes for the whole batch in one transaction over manifest, bytes and
     /// metadata when `manifest` is in this database: a put or commit from another connection lands
-    /// either before (and is seen) or after (and finds no bytes to lose). The rows are read once,
-    /// all requests at a time, and the steps planned from them ([`plan_sweep_batch`]).
+    /// either before (and is seen) or after (and finds no bytes to lose). The rows are read first,
+    /// all at once ([`SweepRead`]), and the steps planned from them ([`plan_sweep_batch`]).
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         if !self.shares_database_with(manifest) {
             let mut outcomes = Vec::with_capacity(listed.len());
@@ -184,18 +184,28 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         }
         self.db
             .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
-                let mut ids: Vec<&AttachmentId> = listed.iter().map(|row| &row.attachment_id).collect();
+                let mut ids: Vec<AttachmentId> = listed.iter().map(|row| row.attachment_id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let rows: Vec<_> = ids.iter().map(|id| tables::request_rows_of(tx, id)).collect::<Result<_>>()?;
-                let metas: Vec<_> = ids.iter().map(|id| tables::request_meta(tx, id)).collect::<Result<_>>()?;
-                let mut rows_by_id = HashMap::with_capacity(ids.len());
-                let mut byte_lens = HashMap::with_capacity(ids.len());
-                for ((id, rows), meta) in ids.iter().zip(rows).zip(metas) {
-                    rows_by_id.insert((*id).clone(), tables::decode_rows(rows.await?)?);
-                    byte_lens.insert(*id, tables::decode_meta(meta.await?)?.map(|meta| meta.byte_len));
-                }
+                let SweepRead { mut rows_by_id, mut byte_lens, stretch } = SweepRead::of(tx, &ids).await?;
                 let plans = plan_sweep_batch(listed, &mut rows_by_id, older_than_epoch_ms);
+                // Where everything stored in the batch's stretch of ids goes (or every row a
+                // session has there), a range delete replaces one delete per attachment or row.
+                let mut whole_stretch = false;
+                let mut whole_sessions = Vec::new();
+                if let Some(read) = &stretch {
+                    let mut doomed: Vec<AttachmentId> = listed.iter().zip(&plans).filter(|(_, plan)| plan.delete_bytes).map(|(row, _)| row.attachment_id.clone()).collect();
+                    doomed.sort_unstable();
+                    if read.stored_ids.as_deref().is_some_and(|stored| stretch_holds_only(stored, &doomed)) {
+                        whole_stretch = true;
+                        tables::delete_attachments_in(tx, &read.stretch)?;
+                    }
+                    let forgotten: Vec<(String, AttachmentId)> = plans.iter().flat_map(|plan| plan.forget.iter().cloned()).collect();
+                    whole_sessions = sessions_wholly_forgotten(&read.stored_rows, &forgotten);
+                    for session_id in &whole_sessions {
+                        tables::delete_rows_in(tx, session_id, &read.stretch)?;
+                    }
+                }
                 listed
                     .iter()
                     .zip(plans)
@@ -203,9 +213,11 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                         let mut deleted_bytes = None;
                         if plan.delete_bytes {
                             deleted_bytes = byte_lens.get_mut(&row.attachment_id).and_then(Option::take);
-                            tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
+                            if !whole_stretch {
+                                tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
+                            }
                         }
-                        for (session_id, id) in &plan.forget {
+                        for (session_id, id) in plan.forget.iter().filter(|(session_id, _)| !whole_sessions.contains(session_id)) {
                             tables::delete_row(tx, session_id, id)?;
                         }
                         Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
@@ -215,6 +227,93 @@ impl AttachmentStore for IndexedDbAttachmentStore {
             .await
     }
 }
+
+/// What a sweep batch reads, inside its transaction, before planning: every manifest row and the
+/// stored length of each of its attachments.
+struct SweepRead {
+    rows_by_id: HashMap<AttachmentId, Vec<AttachmentManifestEntry>>,
+    /// `None` for an attachment without metadata (nothing to count as deleted).
+    byte_lens: HashMap<AttachmentId, Option<u64>>,
+    /// For a batch read as one stretch of ids: what is stored there, beyond the batch too.
+    stretch: Option<StretchRead>,
+}
+
+/// What a stretch holds, so deletes may cover it (or a session's part of it) as key ranges.
+struct StretchRead {
+    stretch: tables::IdStretch,
+    /// Every id with metadata or bytes stored in the stretch; `None` if a key names no attachment.
+    stored_ids: Option<Vec<AttachmentId>>,
+    /// Every manifest row in the stretch as `(session, attachment)`, `None` where unreadable.
+    stored_rows: Vec<(Option<String>, Option<AttachmentId>)>,
+}
+
+impl SweepRead {
+    /// A dense batch (its ids are most of what is stored between its first and last) is read with
+    /// one request per store over that stretch; any other with two requests per attachment.
+    async fn of(tx: &Tx, ids: &[AttachmentId]) -> Result<Self> {
+        let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+            return Ok(Self { rows_by_id: HashMap::new(), byte_lens: HashMap::new(), stretch: None });
+        };
+        if ids.len() >= DENSE_BATCH_MIN {
+            let stretch = tables::IdStretch::new(first, last)?;
+            let stored = tables::request_meta_count_in(tx, &stretch)?.await?.as_f64().unwrap_or(f64::INFINITY);
+            if stored <= 2.0 * ids.len() as f64 {
+                return Self::of_stretch(tx, ids, stretch).await;
+            }
+        }
+        let rows: Vec<_> = ids.iter().map(|id| tables::request_rows_of(tx, id)).collect::<Result<_>>()?;
+        let metas: Vec<_> = ids.iter().map(|id| tables::request_meta(tx, id)).collect::<Result<_>>()?;
+        let mut read = Self { rows_by_id: HashMap::with_capacity(ids.len()), byte_lens: HashMap::with_capacity(ids.len()), stretch: None };
+        for ((id, rows), meta) in ids.iter().zip(rows).zip(metas) {
+            read.rows_by_id.insert(id.clone(), tables::decode_rows(rows.await?)?);
+            read.byte_lens.insert(id.clone(), tables::decode_meta(meta.await?)?.map(|meta| meta.byte_len));
+        }
+        Ok(read)
+    }
+
+    /// Rows and metadata of the batch's own attachments are decoded as strictly as one by one;
+    /// those of others in the stretch are only looked at for their ids.
+    async fn of_stretch(tx: &Tx, ids: &[AttachmentId], stretch: tables::IdStretch) -> Result<Self> {
+        let rows = tables::request_rows_in(tx, &stretch)?;
+        let metas = tables::request_metas_in(tx, &stretch)?;
+        let bytes = tables::request_bytes_keys_in(tx, &stretch)?;
+        let mut read = Self { rows_by_id: HashMap::with_capacity(ids.len()), byte_lens: HashMap::with_capacity(ids.len()), stretch: None };
+        for id in ids {
+            read.rows_by_id.insert(id.clone(), Vec::new());
+            read.byte_lens.insert(id.clone(), None);
+        }
+        let rows = tables::by_attachment(&rows.await?, "attachmentId");
+        for (id, row) in &rows {
+            if let Some(rows) = id.as_ref().and_then(|id| read.rows_by_id.get_mut(id)) {
+                rows.extend(tables::decode_row(row.clone())?);
+            }
+        }
+        // Whatever is stored in the stretch, so the deletes may cover it if all of it goes; a
+        // key naming no attachment rules that out.
+        let mut present = Some(Vec::new());
+        for (id, meta) in tables::by_attachment(&metas.await?, "id") {
+            let Some(id) = id else {
+                present = None;
+                continue;
+            };
+            if let Some(len) = read.byte_lens.get_mut(&id) {
+                *len = tables::decode_meta(meta)?.map(|meta| meta.byte_len);
+            }
+            if let Some(present) = &mut present {
+                present.push(id);
+            }
+        }
+        let stored_ids = present.zip(tables::bytes_ids(bytes.await?)).map(|(mut present, bytes)| {
+            present.extend(bytes);
+            present
+        });
+        read.stretch = Some(StretchRead { stretch, stored_ids, stored_rows: tables::sessions_of(&rows) });
+        Ok(read)
+    }
+}
+
+/// From this many attachments on, a sweep batch checks whether it can be read as one stretch.
+const DENSE_BATCH_MIN: usize = 16;
 
 /// Sweep steps per transaction: large enough to amortise a transaction, small enough to report
 /// progress and honour an abort often.

@@ -4,7 +4,7 @@
 use js_sys::{Array, ArrayBuffer, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::idb::{array_of, Request, Tx};
+use super::idb::{array_of, between, between_keys, Request, Tx};
 use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST};
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
@@ -56,12 +56,92 @@ fn chunk_key(id: &AttachmentId, index: u32) -> JsValue {
     JsValue::from_str(&format!("{id}#{index:06}"))
 }
 
-/// Every key of `id`'s bytes: `<id>` and its chunks (ids are fixed-length hex, so no other id
-/// falls in between).
+/// The last key `id`'s bytes may have: its chunk keys sort between `<id>` and this (ids are
+/// fixed-length hex, so no other id falls in between).
+fn past_chunks_of(id: &AttachmentId) -> String {
+    format!("{id}#\u{ffff}")
+}
+
+/// Every key of `id`'s bytes: `<id>` and its chunks.
 fn all_chunks(id: &AttachmentId) -> Result<JsValue> {
-    web_sys::IdbKeyRange::bound(&id_key(id), &JsValue::from_str(&format!("{id}#\u{ffff}")))
-        .map(JsValue::from)
-        .map_err(|e| AttachmentStoreError::backend(format!("building a key range: {e:?}")))
+    between(id.as_str(), &past_chunks_of(id))
+}
+
+/// The attachment a bytes key belongs to (`<id>` or a chunk key `<id>#000001`).
+fn id_of_bytes_key(key: &str) -> &str {
+    key.split_once('#').map_or(key, |(id, _)| id)
+}
+
+/// A stretch of ids, `first..=last`, as key ranges over metadata and over bytes (with chunks).
+pub(crate) struct IdStretch {
+    first: AttachmentId,
+    last: AttachmentId,
+    ids: JsValue,
+    bytes: JsValue,
+}
+
+impl IdStretch {
+    pub(crate) fn new(first: &AttachmentId, last: &AttachmentId) -> Result<Self> {
+        Ok(Self {
+            ids: between(first.as_str(), last.as_str())?,
+            bytes: between(first.as_str(), &past_chunks_of(last))?,
+            first: first.clone(),
+            last: last.clone(),
+        })
+    }
+}
+
+/// Starts counting the attachments with metadata in `stretch`.
+pub(crate) fn request_meta_count_in(tx: &Tx, stretch: &IdStretch) -> Result<Request> {
+    Ok(tx.store(META)?.count_in(&stretch.ids))
+}
+
+/// Starts reading the metadata in `stretch`; [`by_attachment`] splits the answer.
+pub(crate) fn request_metas_in(tx: &Tx, stretch: &IdStretch) -> Result<Request> {
+    Ok(tx.store(META)?.get_all_in(&stretch.ids))
+}
+
+/// Starts reading the manifest rows of every id in `stretch`; [`by_attachment`] splits the answer.
+pub(crate) fn request_rows_in(tx: &Tx, stretch: &IdStretch) -> Result<Request> {
+    Ok(tx.store(MANIFEST)?.index(BY_ATTACHMENT)?.get_all(&stretch.ids))
+}
+
+/// Stored metadata (`"id"`) or manifest rows (`"attachmentId"`), each with the attachment it
+/// names (`None` if that is not an id), still undecoded: a stretch holds rows of attachments the
+/// sweep does not handle, and a damaged one of those must not stop it.
+pub(crate) fn by_attachment(value: &JsValue, field: &str) -> Vec<(Option<AttachmentId>, JsValue)> {
+    value.unchecked_ref::<Array>().iter().map(|row| (string_field(&row, field).and_then(|id| AttachmentId::parse(&id).ok()), row)).collect()
+}
+
+/// The sessions of manifest rows, read as leniently as [`by_attachment`].
+pub(crate) fn sessions_of(rows: &[(Option<AttachmentId>, JsValue)]) -> Vec<(Option<String>, Option<AttachmentId>)> {
+    rows.iter().map(|(id, row)| (string_field(row, "sessionId"), id.clone())).collect()
+}
+
+fn string_field(row: &JsValue, field: &str) -> Option<String> {
+    js_sys::Reflect::get(row, &JsValue::from_str(wasm_bindgen::intern(field))).ok()?.as_string()
+}
+
+/// Starts listing the bytes keys in `stretch`; [`bytes_ids`] reads the answer.
+pub(crate) fn request_bytes_keys_in(tx: &Tx, stretch: &IdStretch) -> Result<Request> {
+    Ok(tx.store(BYTES)?.get_all_keys_in(&stretch.bytes))
+}
+
+/// The attachments the bytes keys belong to, each once; `None` if a key names no attachment.
+pub(crate) fn bytes_ids(value: JsValue) -> Option<Vec<AttachmentId>> {
+    let mut ids = value
+        .unchecked_into::<Array>()
+        .iter()
+        .map(|key| AttachmentId::parse(id_of_bytes_key(&key.as_string()?)).ok())
+        .collect::<Option<Vec<_>>>()?;
+    ids.dedup();
+    Some(ids)
+}
+
+/// Deletes the bytes and metadata of every id in `stretch`.
+pub(crate) fn delete_attachments_in(tx: &Tx, stretch: &IdStretch) -> Result<()> {
+    tx.store(BYTES)?.delete(&stretch.bytes)?;
+    tx.store(META)?.delete(&stretch.ids)
 }
 
 /// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`. The buffer is the engine's
@@ -185,6 +265,11 @@ pub(crate) async fn rows_of(tx: &Tx, id: &AttachmentId) -> Result<Vec<Attachment
 pub(crate) async fn rows_intended_by(tx: &Tx, at_most: i64) -> Result<Vec<AttachmentManifestEntry>> {
     let range = super::idb::at_most(at_most as f64)?;
     decode_stored_rows(&tx.store(MANIFEST)?.index(super::schema::BY_INTENT_AT)?.get_all(&range).await?, "manifest")
+}
+
+/// Deletes every row of `session_id` in `stretch` (its keys `[session, id]` are one key range).
+pub(crate) fn delete_rows_in(tx: &Tx, session_id: &str, stretch: &IdStretch) -> Result<()> {
+    tx.store(MANIFEST)?.delete(&between_keys(&row_key(session_id, &stretch.first), &row_key(session_id, &stretch.last))?)
 }
 
 /// Deletes that session's row for `id`.

@@ -100,7 +100,7 @@ const WEB_CRYPTO_FROM_BYTES: u32 = 64 * 1024;
 
 /// SHA-256 by `crypto.subtle.digest` for large buffers where the runtime has it (browsers in
 /// secure contexts, workers, workerd, Deno, Node); `None` means "hash in wasm".
-async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>> {
+pub(crate) async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>> {
     if buffer.byte_length() < WEB_CRYPTO_FROM_BYTES {
         return None;
     }

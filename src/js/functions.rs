@@ -29,16 +29,29 @@ pub fn content_id(bytes: JsValue) -> std::result::Result<String, JsValue> {
     Ok(hash_buffer(&view).to_string())
 }
 
-/// How much of a `Blob` is read at a time by `contentIdOf`.
+/// How much of a `Blob` is read at a time by `contentIdOf` when it is too large to read whole.
 const BLOB_CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
 
-/// SHA-256 of a `Blob`, read in chunks so neither JavaScript nor wasm memory holds it whole.
+/// Up to this size `contentIdOf` reads a `Blob` whole and hashes it with WebCrypto where it can
+/// (about three times as fast as wasm); larger ones are hashed in chunks, so memory stays bounded.
+const WHOLE_BLOB_MAX: f64 = 32.0 * 1024.0 * 1024.0;
+
+/// SHA-256 of a `Blob`: whole by WebCrypto up to [`WHOLE_BLOB_MAX`], else read in chunks so
+/// neither JavaScript nor wasm memory holds it whole.
 #[wasm_bindgen(js_name = contentIdOf)]
 pub fn content_id_of(blob: JsValue) -> Promise {
     promise(async move {
         let blob: web_sys::Blob = blob
             .dyn_into()
             .map_err(|other| AttachmentStoreError::invalid_input(format!("contentIdOf needs a Blob, got {}", type_name(&other))))?;
+        if blob.size() <= WHOLE_BLOB_MAX {
+            let buffer: ArrayBuffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| from_thrown(e, "reading the Blob"))?.unchecked_into();
+            let id = match convert::web_crypto_digest(&buffer).await {
+                Some(digest) => digest?,
+                None => hash_buffer(&Uint8Array::new(&buffer)),
+            };
+            return Ok(id.to_string().into());
+        }
         let mut hasher = ContentHasher::new();
         let mut scratch = Vec::new();
         let mut offset = 0.0;

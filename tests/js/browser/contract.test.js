@@ -110,14 +110,16 @@ test("exports: AttachmentStoreError is an Error subclass with the contract's cod
   assert.deepEqual([...ERROR_CODES], ["NotFound", "MissingMeta", "MetadataDecode", "ManifestRecordFailed", "QuotaExceeded", "InvalidInput", "Closed", "Backend"]);
 });
 
-test("contentId hashes Uint8Array and ArrayBuffer; contentIdOf hashes Blobs in chunks", async () => {
+test("contentId hashes Uint8Array and ArrayBuffer; contentIdOf hashes Blobs whole or in chunks", async () => {
   assert.equal(contentId(new Uint8Array()), EMPTY_ID);
   assert.equal(contentId(text("abc")), ABC_ID);
   assert.equal(contentId(text("abc").buffer), ABC_ID);
   assert.equal(contentId(text("xabcx").subarray(1, 4)), ABC_ID, "a view hashes only its own bytes");
   assert.equal(await contentIdOf(new Blob(["abc"])), ABC_ID);
   const big = new Uint8Array(9 * 1024 * 1024 + 7).map((_, i) => (i * 7) & 255);
-  assert.equal(await contentIdOf(new Blob([big])), contentId(big), "chunked Blob hash equals one-shot hash");
+  assert.equal(await contentIdOf(new Blob([big])), contentId(big), "a Blob hashed whole (WebCrypto) equals the wasm hash");
+  const huge = new Uint8Array(33 * 1024 * 1024 + 5).map((_, i) => (i * 13) & 255); // over 32 MiB: read in chunks
+  assert.equal(await contentIdOf(new Blob([huge])), contentId(huge), "chunked Blob hash equals one-shot hash");
   const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", big));
   assert.equal(contentId(big), [...expected].map((b) => b.toString(16).padStart(2, "0")).join(""));
   await rejects(() => contentId(new Blob(["abc"])), "InvalidInput");
