@@ -1,6 +1,7 @@
 //! The host-called reclaim sweep.
 
 use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::manifest_rules::sort_rows;
 use crate::core::sweep_rules::AttachmentReclamationReport;
 use crate::manifest::AttachmentManifest;
 use crate::store::AttachmentStore;
@@ -38,7 +39,7 @@ pub async fn reclaim_orphaned_attachments(
     let mut candidates = manifest.list_uncommitted(older_than_epoch_ms).await?;
     // In id order, so a batch covers one stretch of ids: a backend may read (and delete) it as a
     // key range. Each step re-checks its rows anyway, so the order changes no outcome.
-    candidates.sort_unstable_by(|a, b| (&a.attachment_id, &a.session_id).cmp(&(&b.attachment_id, &b.session_id)));
+    sort_rows(&mut candidates, &|a, b| (&a.attachment_id, &a.session_id).cmp(&(&b.attachment_id, &b.session_id)));
     let total = candidates.len() as u64;
     let mut report = AttachmentReclamationReport { scanned_intent_count: total, ..Default::default() };
     let mut progress = |done: u64| {

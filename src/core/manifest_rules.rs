@@ -130,12 +130,17 @@ pub fn select_uncommitted<'a>(
     older_than_epoch_ms: i64,
 ) -> Vec<AttachmentManifestEntry> {
     let mut selected: Vec<_> = rows.into_iter().filter(|row| is_uncommitted_at(row, older_than_epoch_ms)).cloned().collect();
-    // Rows are unique by (session, attachment), so an unstable sort is still deterministic (and
-    // it is the one sort algorithm the wasm carries).
-    selected.sort_unstable_by(|a, b| {
+    sort_rows(&mut selected, &|a, b| {
         (a.intent_at_epoch_ms, &a.session_id, &a.attachment_id).cmp(&(b.intent_at_epoch_ms, &b.session_id, &b.attachment_id))
     });
     selected
+}
+
+/// Sorts rows in `order`. Every ordering of rows goes through here, so the wasm carries one copy
+/// of the sort for rows instead of one per ordering. Rows are unique by (session, attachment), so
+/// an unstable sort on an order that includes both is still deterministic.
+pub fn sort_rows(rows: &mut [AttachmentManifestEntry], order: &dyn Fn(&AttachmentManifestEntry, &AttachmentManifestEntry) -> std::cmp::Ordering) {
+    rows.sort_unstable_by(|a, b| order(a, b));
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -81,9 +81,12 @@ pub fn sessions_wholly_forgotten(stored: &[(Option<String>, Option<AttachmentId>
     if stored.iter().any(|(session, _)| session.is_none()) {
         return Vec::new();
     }
-    let mut sessions: Vec<String> = forgotten.iter().map(|(session, _)| session.clone()).collect();
-    sessions.sort_unstable();
-    sessions.dedup();
+    let mut sessions: Vec<String> = Vec::new();
+    for (session, _) in forgotten {
+        if !sessions.contains(session) {
+            sessions.push(session.clone());
+        }
+    }
     sessions.retain(|session| {
         stored.iter().filter(|(of, _)| of.as_deref() == Some(session.as_str())).all(|(_, id)| {
             id.as_ref().is_some_and(|id| forgotten.iter().any(|(s, f)| s == session && f == id))

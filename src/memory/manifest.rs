@@ -7,7 +7,7 @@ use super::Lifetime;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{apply_commit, apply_intent, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{apply_commit, apply_intent, select_uncommitted, sort_rows, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
 use crate::manifest::AttachmentManifest;
 
 // A hash map, not a B-tree: the wasm already carries one map type (the sweep's), and every
@@ -74,7 +74,7 @@ impl AttachmentManifest for InMemoryAttachmentManifest {
 
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
         let mut rows: Vec<_> = self.rows()?.values().filter(|row| &row.attachment_id == attachment_id).cloned().collect();
-        rows.sort_unstable_by(|a, b| a.session_id.cmp(&b.session_id));
+        sort_rows(&mut rows, &|a, b| a.session_id.cmp(&b.session_id));
         Ok(rows)
     }
 }
