@@ -33,7 +33,8 @@ pub fn content_id(bytes: JsValue) -> std::result::Result<String, JsValue> {
 const BLOB_CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
 
 /// Up to this size `contentIdOf` reads a `Blob` whole and hashes it with WebCrypto where it can
-/// (about three times as fast as wasm); larger ones are hashed in chunks, so memory stays bounded.
+/// (which hashes about three times as fast as wasm: `npm run bench`); larger ones are hashed in
+/// chunks, so memory stays bounded.
 const WHOLE_BLOB_MAX: f64 = 32.0 * 1024.0 * 1024.0;
 
 /// SHA-256 of a `Blob`: whole by WebCrypto up to [`WHOLE_BLOB_MAX`], else read in chunks so
