@@ -28,8 +28,8 @@ impl AttachmentId {
             Ok(Self(hex.to_owned()))
         } else {
             Err(AttachmentStoreError::invalid_input(format!(
-                "attachment id must be 64 lowercase hex characters (optionally prefixed `sha256:`), got {:?}",
-                truncate_for_message(text)
+                "attachment id must be 64 lowercase hex characters (optionally prefixed `sha256:`), got {}",
+                quote_for_message(text)
             )))
         }
     }
@@ -137,11 +137,13 @@ fn to_lower_hex(bytes: &[u8]) -> String {
 }
 
 /// Keeps error messages readable when the bad input is huge.
-pub(crate) fn truncate_for_message(text: &str) -> String {
+/// `text` in double quotes for an error message, cut after 80 characters. (Not `{:?}`: that would
+/// pull Rust's string escaping, with its Unicode tables, into the wasm for messages alone.)
+pub(crate) fn quote_for_message(text: &str) -> String {
     const MAX: usize = 80;
     match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+        Some((cut, _)) => format!("\"{}…\"", &text[..cut]),
+        None => format!("\"{text}\""),
     }
 }
 

@@ -39,8 +39,9 @@ impl AttachmentIntent {
         let named = AttachmentId::parse(&self.canonical_uri).ok();
         if !self.canonical_uri.starts_with(super::id::CANONICAL_URI_PREFIX) || named.as_ref() != Some(&self.attachment_id) {
             return Err(AttachmentStoreError::invalid_input(format!(
-                "canonicalUri must be `sha256:{}`, got {:?}",
-                self.attachment_id, self.canonical_uri
+                "canonicalUri must be `sha256:{}`, got {}",
+                self.attachment_id,
+                super::id::quote_for_message(&self.canonical_uri)
             )));
         }
         Ok(())

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::AttachmentStoreError;
-use super::id::truncate_for_message;
+use super::id::quote_for_message;
 
 /// A MIME type `type/subtype`: trimmed, lowercased, aliases normalised (`image/jpg` ->
 /// `image/jpeg`). Parameters (`; charset=...`) are rejected rather than dropped, so the stored type
@@ -47,8 +47,8 @@ impl MediaType {
         let lowered = text.trim().to_ascii_lowercase();
         let reject = |why: &str| {
             Err(AttachmentStoreError::invalid_input(format!(
-                "media type {:?} {why}; expected `type/subtype`",
-                truncate_for_message(text)
+                "media type {} {why}; expected `type/subtype`",
+                quote_for_message(text)
             )))
         };
         if lowered.contains(';') {

@@ -61,7 +61,7 @@ fn put_many(store: AnyStore, items: JsValue) -> Promise {
 fn get(store: AnyStore, id: JsValue) -> Promise {
     promise(async move {
         let Some(parsed) = convert::id_lookup(&id)? else {
-            return Err(AttachmentStoreError::not_found(format!("{:?} (not an attachment id)", id.as_string().unwrap_or_default())));
+            return Err(AttachmentStoreError::not_found(format!("{} (not an attachment id)", crate::core::id::quote_for_message(&id.as_string().unwrap_or_default()))));
         };
         let (meta, bytes) = store.get_js(&parsed).await?;
         Ok(convert::stored(&meta, &bytes))
