@@ -10,7 +10,7 @@ use wasm_bindgen::{intern, JsCast, JsValue};
 
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::media_type::MediaType;
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef};
 use crate::core::sweep_rules::AttachmentReclamationReport;
@@ -163,9 +163,6 @@ impl<'a> Fields<'a> {
     fn id(&self, name: &str) -> Result<AttachmentId> {
         AttachmentId::parse(&self.string(name)?)
     }
-    fn media_type(&self) -> Result<MediaType> {
-        MediaType::parse(&self.string("mediaType")?)
-    }
     fn dimension(&self, name: &str) -> Result<Option<u32>> {
         optional(self.get(name)?, |value| whole(value, &self.name(name), u64::from(u32::MAX)).map(|n| n as u32))
     }
@@ -206,41 +203,63 @@ impl ObjectBuilder {
 }
 
 // ---- the records ---------------------------------------------------------------------------
+// Two groups of fields recur: what describes bytes (`mediaType, width?, height?, label?`) and what
+// makes an intent (`attachmentId, sessionId, canonicalUri, intentAtEpochMs`). Each is read and
+// written once here; the records add their own fields around them.
+
+impl Fields<'_> {
+    fn description(&self) -> Result<AttachmentCreateMeta> {
+        Ok(AttachmentCreateMeta {
+            media_type: MediaType::parse(&self.string("mediaType")?)?,
+            width: self.dimension("width")?,
+            height: self.dimension("height")?,
+            label: self.optional_string("label")?,
+        })
+    }
+
+    fn intent(&self) -> Result<AttachmentIntent> {
+        Ok(AttachmentIntent {
+            attachment_id: self.id("attachmentId")?,
+            session_id: self.string("sessionId")?,
+            canonical_uri: self.string("canonicalUri")?,
+            intent_at_epoch_ms: self.epoch_ms("intentAtEpochMs")?,
+        })
+    }
+}
+
+impl ObjectBuilder {
+    fn description(self, media_type: &MediaType, width: Option<u32>, height: Option<u32>, label: Option<&str>) -> Self {
+        self.set("mediaType", media_type.as_str()).set_some("width", width).set_some("height", height).set_some("label", label)
+    }
+
+    fn intent(self, attachment_id: &AttachmentId, session_id: &str, canonical_uri: &str, intent_at_epoch_ms: i64) -> Self {
+        self.set("attachmentId", attachment_id.as_str())
+            .set("sessionId", session_id)
+            .set("canonicalUri", canonical_uri)
+            .set("intentAtEpochMs", intent_at_epoch_ms as f64)
+    }
+}
 
 /// `{ mediaType, width?, height?, label? }`
 impl ToJs for AttachmentCreateMeta {
     fn to_js(&self) -> JsValue {
-        ObjectBuilder::new()
-            .set("mediaType", self.media_type.as_str())
-            .set_some("width", self.width)
-            .set_some("height", self.height)
-            .set_some("label", self.label.as_deref())
-            .build()
+        ObjectBuilder::new().description(&self.media_type, self.width, self.height, self.label.as_deref()).build()
     }
 }
 
 impl FromJs for AttachmentCreateMeta {
     fn from_js(value: &JsValue) -> Result<Self> {
-        let fields = Fields::of(value, "meta")?;
-        Ok(Self {
-            media_type: fields.media_type()?,
-            width: fields.dimension("width")?,
-            height: fields.dimension("height")?,
-            label: fields.optional_string("label")?,
-        })
+        Fields::of(value, "meta")?.description()
     }
 }
 
-/// `{ id, mediaType, byteLen, width?, height?, label? }`
+/// `{ id, byteLen, mediaType, width?, height?, label? }`
 impl ToJs for AttachmentRef {
     fn to_js(&self) -> JsValue {
         ObjectBuilder::new()
             .set("id", self.id.as_str())
-            .set("mediaType", self.media_type.as_str())
             .set("byteLen", self.byte_len as f64)
-            .set_some("width", self.width)
-            .set_some("height", self.height)
-            .set_some("label", self.label.as_deref())
+            .description(&self.media_type, self.width, self.height, self.label.as_deref())
             .build()
     }
 }
@@ -248,14 +267,7 @@ impl ToJs for AttachmentRef {
 impl FromJs for AttachmentRef {
     fn from_js(value: &JsValue) -> Result<Self> {
         let fields = Fields::of(value, "ref")?;
-        Ok(Self {
-            id: fields.id("id")?,
-            media_type: fields.media_type()?,
-            byte_len: fields.length("byteLen")?,
-            width: fields.dimension("width")?,
-            height: fields.dimension("height")?,
-            label: fields.optional_string("label")?,
-        })
+        Ok(fields.description()?.into_ref(fields.id("id")?, fields.length("byteLen")?))
     }
 }
 
@@ -263,24 +275,13 @@ impl FromJs for AttachmentRef {
 /// types cannot ([`AttachmentIntent::validate`]).
 impl ToJs for AttachmentIntent {
     fn to_js(&self) -> JsValue {
-        ObjectBuilder::new()
-            .set("attachmentId", self.attachment_id.as_str())
-            .set("sessionId", self.session_id.as_str())
-            .set("canonicalUri", self.canonical_uri.as_str())
-            .set("intentAtEpochMs", self.intent_at_epoch_ms as f64)
-            .build()
+        ObjectBuilder::new().intent(&self.attachment_id, &self.session_id, &self.canonical_uri, self.intent_at_epoch_ms).build()
     }
 }
 
 impl FromJs for AttachmentIntent {
     fn from_js(value: &JsValue) -> Result<Self> {
-        let fields = Fields::of(value, "intent")?;
-        let intent = Self {
-            attachment_id: fields.id("attachmentId")?,
-            session_id: fields.string("sessionId")?,
-            canonical_uri: fields.string("canonicalUri")?,
-            intent_at_epoch_ms: fields.epoch_ms("intentAtEpochMs")?,
-        };
+        let intent = Fields::of(value, "intent")?.intent()?;
         intent.validate()?;
         Ok(intent)
     }
@@ -290,10 +291,7 @@ impl FromJs for AttachmentIntent {
 impl ToJs for AttachmentManifestEntry {
     fn to_js(&self) -> JsValue {
         ObjectBuilder::new()
-            .set("attachmentId", self.attachment_id.as_str())
-            .set("sessionId", self.session_id.as_str())
-            .set("canonicalUri", self.canonical_uri.as_str())
-            .set("intentAtEpochMs", self.intent_at_epoch_ms as f64)
+            .intent(&self.attachment_id, &self.session_id, &self.canonical_uri, self.intent_at_epoch_ms)
             .set_some("committedAtEpochMs", self.committed_at_epoch_ms.map(|ms| ms as f64))
             .build()
     }
@@ -302,13 +300,7 @@ impl ToJs for AttachmentManifestEntry {
 impl FromJs for AttachmentManifestEntry {
     fn from_js(value: &JsValue) -> Result<Self> {
         let fields = Fields::of(value, "row")?;
-        Ok(Self {
-            attachment_id: fields.id("attachmentId")?,
-            session_id: fields.string("sessionId")?,
-            canonical_uri: fields.string("canonicalUri")?,
-            intent_at_epoch_ms: fields.epoch_ms("intentAtEpochMs")?,
-            committed_at_epoch_ms: fields.optional_epoch_ms("committedAtEpochMs")?,
-        })
+        Ok(Self { committed_at_epoch_ms: fields.optional_epoch_ms("committedAtEpochMs")?, ..apply_intent(None, &fields.intent()?) })
     }
 }
 
@@ -347,7 +339,7 @@ mod tests {
     fn records_round_trip_with_the_contract_field_names() {
         let full = reference();
         let written = full.to_js();
-        assert_eq!(json(&written), format!(r#"{{"id":"{}","mediaType":"image/png","byteLen":3,"width":640,"height":480,"label":"cat.png"}}"#, full.id));
+        assert_eq!(json(&written), format!(r#"{{"id":"{}","byteLen":3,"mediaType":"image/png","width":640,"height":480,"label":"cat.png"}}"#, full.id));
         assert_eq!(AttachmentRef::from_js(&written).unwrap(), full);
 
         let intent = AttachmentIntent::new(content_id(b"cat"), "s1", 1_700_000_000_123);
