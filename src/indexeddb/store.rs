@@ -11,7 +11,7 @@ use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::{content_id, AttachmentId};
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
-use crate::core::sweep_rules::{plan_sweep_batch, sessions_wholly_forgotten, stretch_holds_only, SweepStepOutcome};
+use crate::core::sweep_rules::{plan_sweep_batch, sessions_wholly_forgotten, stretch_holds_only, SweepPlan, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use js_sys::ArrayBuffer;
@@ -189,23 +189,10 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                 ids.dedup();
                 let SweepRead { mut rows_by_id, mut byte_lens, stretch } = SweepRead::of(tx, &ids).await?;
                 let plans = plan_sweep_batch(listed, &mut rows_by_id, older_than_epoch_ms);
-                // Where everything stored in the batch's stretch of ids goes (or every row a
-                // session has there), a range delete replaces one delete per attachment or row.
-                let mut whole_stretch = false;
-                let mut whole_sessions = Vec::new();
-                if let Some(read) = &stretch {
-                    let mut doomed: Vec<AttachmentId> = listed.iter().zip(&plans).filter(|(_, plan)| plan.delete_bytes).map(|(row, _)| row.attachment_id.clone()).collect();
-                    doomed.sort_unstable();
-                    if read.stored_ids.as_deref().is_some_and(|stored| stretch_holds_only(stored, &doomed)) {
-                        whole_stretch = true;
-                        tables::delete_attachments_in(tx, &read.stretch)?;
-                    }
-                    let forgotten: Vec<(String, AttachmentId)> = plans.iter().flat_map(|plan| plan.forget.iter().cloned()).collect();
-                    whole_sessions = sessions_wholly_forgotten(&read.stored_rows, &forgotten);
-                    for session_id in &whole_sessions {
-                        tables::delete_rows_in(tx, session_id, &read.stretch)?;
-                    }
-                }
+                let ranges = match &stretch {
+                    Some(read) => read.delete_ranges(tx, listed, &plans)?,
+                    None => RangeDeletes::default(),
+                };
                 listed
                     .iter()
                     .zip(plans)
@@ -213,11 +200,11 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                         let mut deleted_bytes = None;
                         if plan.delete_bytes {
                             deleted_bytes = byte_lens.get_mut(&row.attachment_id).and_then(Option::take);
-                            if !whole_stretch {
+                            if !ranges.attachments {
                                 tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
                             }
                         }
-                        for (session_id, id) in plan.forget.iter().filter(|(session_id, _)| !whole_sessions.contains(session_id)) {
+                        for (session_id, id) in plan.forget.iter().filter(|(session_id, _)| !ranges.sessions.contains(session_id)) {
                             tables::delete_row(tx, session_id, id)?;
                         }
                         Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
@@ -245,6 +232,34 @@ struct StretchRead {
     stored_ids: Option<Vec<AttachmentId>>,
     /// Every manifest row in the stretch as `(session, attachment)`, `None` where unreadable.
     stored_rows: Vec<(Option<String>, Option<AttachmentId>)>,
+}
+
+/// What range deletes already covered, so per-item deletes skip it.
+#[derive(Default)]
+struct RangeDeletes {
+    /// The bytes and metadata of every attachment in the stretch.
+    attachments: bool,
+    /// These sessions' rows in the stretch.
+    sessions: Vec<String>,
+}
+
+impl StretchRead {
+    /// Issues the range deletes `plans` allow: the stretch's bytes and metadata when everything
+    /// stored there is doomed, and a session's rows there when all of them are forgotten.
+    fn delete_ranges(&self, tx: &Tx, listed: &[AttachmentManifestEntry], plans: &[SweepPlan]) -> Result<RangeDeletes> {
+        let mut doomed: Vec<AttachmentId> = listed.iter().zip(plans).filter(|(_, plan)| plan.delete_bytes).map(|(row, _)| row.attachment_id.clone()).collect();
+        doomed.sort_unstable();
+        let attachments = self.stored_ids.as_deref().is_some_and(|stored| stretch_holds_only(stored, &doomed));
+        if attachments {
+            tables::delete_attachments_in(tx, &self.stretch)?;
+        }
+        let forgotten: Vec<(String, AttachmentId)> = plans.iter().flat_map(|plan| plan.forget.iter().cloned()).collect();
+        let sessions = sessions_wholly_forgotten(&self.stored_rows, &forgotten);
+        for session_id in &sessions {
+            tables::delete_rows_in(tx, session_id, &self.stretch)?;
+        }
+        Ok(RangeDeletes { attachments, sessions })
+    }
 }
 
 impl SweepRead {
