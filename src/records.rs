@@ -228,8 +228,13 @@ impl Fields<'_> {
 }
 
 impl ObjectBuilder {
-    fn description(self, media_type: &MediaType, width: Option<u32>, height: Option<u32>, label: Option<&str>) -> Self {
-        self.set("mediaType", media_type.as_str()).set_some("width", width).set_some("height", height).set_some("label", label)
+    /// The description, with `byteLen` after `mediaType` when given (the order results keep).
+    fn description(self, media_type: &MediaType, byte_len: Option<u64>, width: Option<u32>, height: Option<u32>, label: Option<&str>) -> Self {
+        self.set("mediaType", media_type.as_str())
+            .set_some("byteLen", byte_len.map(|len| len as f64))
+            .set_some("width", width)
+            .set_some("height", height)
+            .set_some("label", label)
     }
 
     fn intent(self, attachment_id: &AttachmentId, session_id: &str, canonical_uri: &str, intent_at_epoch_ms: i64) -> Self {
@@ -243,7 +248,7 @@ impl ObjectBuilder {
 /// `{ mediaType, width?, height?, label? }`
 impl ToJs for AttachmentCreateMeta {
     fn to_js(&self) -> JsValue {
-        ObjectBuilder::new().description(&self.media_type, self.width, self.height, self.label.as_deref()).build()
+        ObjectBuilder::new().description(&self.media_type, None, self.width, self.height, self.label.as_deref()).build()
     }
 }
 
@@ -253,13 +258,12 @@ impl FromJs for AttachmentCreateMeta {
     }
 }
 
-/// `{ id, byteLen, mediaType, width?, height?, label? }`
+/// `{ id, mediaType, byteLen, width?, height?, label? }`
 impl ToJs for AttachmentRef {
     fn to_js(&self) -> JsValue {
         ObjectBuilder::new()
             .set("id", self.id.as_str())
-            .set("byteLen", self.byte_len as f64)
-            .description(&self.media_type, self.width, self.height, self.label.as_deref())
+            .description(&self.media_type, Some(self.byte_len), self.width, self.height, self.label.as_deref())
             .build()
     }
 }
@@ -339,7 +343,7 @@ mod tests {
     fn records_round_trip_with_the_contract_field_names() {
         let full = reference();
         let written = full.to_js();
-        assert_eq!(json(&written), format!(r#"{{"id":"{}","byteLen":3,"mediaType":"image/png","width":640,"height":480,"label":"cat.png"}}"#, full.id));
+        assert_eq!(json(&written), format!(r#"{{"id":"{}","mediaType":"image/png","byteLen":3,"width":640,"height":480,"label":"cat.png"}}"#, full.id));
         assert_eq!(AttachmentRef::from_js(&written).unwrap(), full);
 
         let intent = AttachmentIntent::new(content_id(b"cat"), "s1", 1_700_000_000_123);
