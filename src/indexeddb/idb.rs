@@ -30,6 +30,14 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = transaction)]
     fn transaction_with_options(this: &DatabaseWithOptions, stores: &Array, mode: &str, options: &JsValue) -> std::result::Result<IdbTransaction, JsValue>;
+
+    /// `IDBTransaction`, bound here for `commit()` (web-sys marks it deprecated; it is standard
+    /// and in every engine we test).
+    #[wasm_bindgen(js_name = IDBTransaction)]
+    type CommittableTransaction;
+
+    #[wasm_bindgen(method, catch)]
+    fn commit(this: &CommittableTransaction) -> std::result::Result<(), JsValue>;
 }
 
 /// How a transaction writes.
@@ -176,12 +184,16 @@ pub(crate) struct Tx {
     /// `complete`/`abort`, listened to for writing transactions only.
     done: Option<EventFuture>,
     closed: Rc<Cell<bool>>,
+    /// Whether a request that may fail without failing the transaction was issued
+    /// ([`Store::add_unless_present`]).
+    tolerates_failure: Cell<bool>,
 }
 
 impl Tx {
     /// An object store of this transaction.
-    pub(crate) fn store(&self, name: &'static str) -> Result<Store> {
-        self.raw.object_store(wasm_bindgen::intern(name)).map(Store).map_err(|error| js_error(error, "opening an object store"))
+    pub(crate) fn store(&self, name: &'static str) -> Result<Store<'_>> {
+        let raw = self.raw.object_store(wasm_bindgen::intern(name)).map_err(|error| js_error(error, "opening an object store"))?;
+        Ok(Store { raw, tx: self })
     }
 
     async fn finish(self) -> Result<()> {
@@ -197,50 +209,54 @@ impl Tx {
 
 /// An object store inside a transaction. Reads return a [`Request`] to await; writes are issued
 /// and left to the transaction (a failed write aborts it, and [`Database::run`] reports that).
-pub(crate) struct Store(IdbObjectStore);
+pub(crate) struct Store<'tx> {
+    raw: IdbObjectStore,
+    tx: &'tx Tx,
+}
 
-impl Store {
+impl Store<'_> {
     pub(crate) fn get(&self, key: &JsValue) -> Request {
-        Request::issue(self.0.get(key), "reading")
+        Request::issue(self.raw.get(key), "reading")
     }
 
     pub(crate) fn get_all(&self) -> Request {
-        Request::issue(self.0.get_all(), "listing")
+        Request::issue(self.raw.get_all(), "listing")
     }
 
     pub(crate) fn get_all_in(&self, range: &JsValue) -> Request {
-        Request::issue(self.0.get_all_with_key(range), "reading")
+        Request::issue(self.raw.get_all_with_key(range), "reading")
     }
 
     pub(crate) fn get_all_keys_in(&self, range: &JsValue) -> Request {
-        Request::issue(self.0.get_all_keys_with_key(range), "reading keys")
+        Request::issue(self.raw.get_all_keys_with_key(range), "reading keys")
     }
 
     pub(crate) fn count_in(&self, range: &JsValue) -> Request {
-        Request::issue(self.0.count_with_key(range), "counting")
+        Request::issue(self.raw.count_with_key(range), "counting")
     }
 
     /// Adds `value` under `key` unless the key is taken, in which case the stored value stays (for
     /// content-addressed bytes: same key, same bytes). Saves a read round trip before each write.
     /// The transaction's error listener lets the taken-key error pass without aborting.
     pub(crate) fn add_unless_present(&self, value: &JsValue, key: &JsValue) -> Result<()> {
-        self.0.add_with_key(value, key).map(drop).map_err(|error| js_error(error, "writing"))
+        self.tx.tolerates_failure.set(true);
+        self.raw.add_with_key(value, key).map(drop).map_err(|error| js_error(error, "writing"))
     }
 
     pub(crate) fn put(&self, value: &JsValue, key: Option<&JsValue>) -> Result<()> {
         let issued = match key {
-            Some(key) => self.0.put_with_key(value, key),
-            None => self.0.put(value),
+            Some(key) => self.raw.put_with_key(value, key),
+            None => self.raw.put(value),
         };
         issued.map(drop).map_err(|error| js_error(error, "writing"))
     }
 
     pub(crate) fn delete(&self, key: &JsValue) -> Result<()> {
-        self.0.delete(key).map(drop).map_err(|error| js_error(error, "deleting"))
+        self.raw.delete(key).map(drop).map_err(|error| js_error(error, "deleting"))
     }
 
     pub(crate) fn index(&self, name: &'static str) -> Result<Index> {
-        self.0.index(wasm_bindgen::intern(name)).map(Index).map_err(|error| js_error(error, "opening an index"))
+        self.raw.index(wasm_bindgen::intern(name)).map(Index).map_err(|error| js_error(error, "opening an index"))
     }
 }
 
@@ -332,7 +348,16 @@ impl Database {
         let tx = self.begin(stores, mode)?;
         match body(&tx).await {
             Ok(value) if mode == Mode::Read => Ok(value),
-            Ok(value) => tx.finish().await.map(|()| value),
+            Ok(value) => {
+                // Everything is issued: commit now rather than when the engine notices no
+                // request is pending, which saves it a round trip per write transaction. Not
+                // with a tolerated failure in flight: after `commit()` engines abort on any
+                // failed request. An engine without `commit()` autocommits.
+                if !tx.tolerates_failure.get() {
+                    let _ = tx.raw.unchecked_ref::<CommittableTransaction>().commit();
+                }
+                tx.finish().await.map(|()| value)
+            }
             Err(error) => {
                 // If the engine aborted the transaction (a full disk, a value over its size limit),
                 // its reason is the real error; what the body saw next ("the transaction has
@@ -374,7 +399,7 @@ impl Database {
                 }
             })
         });
-        Ok(Tx { raw, done, closed: Rc::clone(&self.closed) })
+        Ok(Tx { raw, done, closed: Rc::clone(&self.closed), tolerates_failure: Cell::new(false) })
     }
 }
 

@@ -182,12 +182,18 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
     decode_stored_rows(&tx.store(META)?.get_all().await?, "metadata")
 }
 
-/// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds) unless that
-/// content is already stored (same id, same bytes). Issues its writes without waiting: the
-/// transaction's `complete` (or `abort`) reports them.
+/// Up to this size bytes are simply (re)written: cheaper than skipping a rewrite, because a
+/// transaction without a tolerated failure can be committed at once (see `Database::run`).
+const REWRITE_UP_TO: u32 = 64 * 1024;
+
+/// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds): small ones
+/// always, larger ones unless that content is already stored (same id, same bytes). Issues its
+/// writes without waiting: the transaction's `complete` (or `abort`) reports them.
 pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
     let store = tx.store(BYTES)?;
-    if bytes.byte_length() <= CHUNK_BYTES {
+    if bytes.byte_length() <= REWRITE_UP_TO {
+        store.put(bytes, Some(&id_key(&meta.id)))?;
+    } else if bytes.byte_length() <= CHUNK_BYTES {
         store.add_unless_present(bytes, &id_key(&meta.id))?;
     } else {
         let mut index = 0;

@@ -147,6 +147,14 @@ pub async fn content_addressing<H: ConformanceHarness>(harness: &mut H) {
     assert_eq!(stored.meta.label.as_deref(), Some("b"), "{CHECK}: last label wins");
     let other = ok(CHECK, "put other bytes", store.put(b"other bytes", meta("text/plain")).await);
     assert_ne!(other.id, first.id, "{CHECK}: different bytes, different id");
+    // Larger content too (backends may write small and large bytes differently).
+    let large: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let first = ok(CHECK, "first put of 300 kB", store.put(&large, meta("application/octet-stream")).await);
+    let again = ok(CHECK, "repeat put of 300 kB", store.put(&large, meta("application/pdf")).await);
+    assert_eq!(first.id, again.id, "{CHECK}: same large bytes, same id");
+    let stored = ok(CHECK, "get of 300 kB", store.get(&first.id).await);
+    assert!(stored.bytes == large && stored.meta.media_type.as_str() == "application/pdf", "{CHECK}: large bytes kept, last metadata wins");
+    assert_eq!(ok(CHECK, "list", store.list().await).len(), 3, "{CHECK}: stored once");
 }
 
 /// An id that names nothing is `NotFound` for `get` and `None` for `head`.
