@@ -156,10 +156,12 @@ impl Request {
         let inner = match issued {
             Ok(request) => {
                 let source = request.clone();
-                EventFuture::listen(&request, attach_request, move |event| {
-                    Some(match event.type_().as_str() {
-                        "success" => source.result(),
-                        _ => Err(source.error().ok().flatten().map_or(JsValue::NULL, JsValue::from)),
+                // Success or error: `error` tells which without reading the event's type.
+                EventFuture::listen(&request, attach_request, move |_| {
+                    Some(match source.error() {
+                        Ok(None) => source.result(),
+                        Ok(Some(error)) => Err(error.into()),
+                        Err(thrown) => Err(thrown),
                     })
                 })
             }
@@ -280,6 +282,8 @@ pub(crate) struct Database {
     raw: IdbDatabase,
     name: String,
     closed: Rc<Cell<bool>>,
+    /// The store-name arrays transactions were opened with, built once each (a handful).
+    scopes: RefCell<Vec<(&'static [&'static str], Array)>>,
     _on_lost: Closure<dyn FnMut(Event)>,
 }
 
@@ -318,7 +322,7 @@ impl Database {
         });
         raw.set_onversionchange(Some(on_lost.as_ref().unchecked_ref()));
         raw.set_onclose(Some(on_lost.as_ref().unchecked_ref()));
-        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, _on_lost: on_lost }))
+        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, scopes: RefCell::default(), _on_lost: on_lost }))
     }
 
     /// The database's name.
@@ -344,7 +348,7 @@ impl Database {
     /// Runs `body` in a transaction over `stores`, resolving once a writing transaction has
     /// committed (a reading one once its requests have answered: waiting for `complete` would only
     /// add latency). If `body` fails the transaction is aborted, so none of its writes land.
-    pub(crate) async fn run<T>(&self, stores: &[&'static str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
+    pub(crate) async fn run<T>(&self, stores: &'static [&'static str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
         let tx = self.begin(stores, mode)?;
         match body(&tx).await {
             Ok(value) if mode == Mode::Read => Ok(value),
@@ -372,9 +376,20 @@ impl Database {
         }
     }
 
-    fn begin(&self, stores: &[&'static str], mode: Mode) -> Result<Tx> {
+    /// `stores` as a JavaScript array, built on first use.
+    fn scope(&self, stores: &'static [&'static str]) -> Array {
+        let mut scopes = self.scopes.borrow_mut();
+        if let Some((_, names)) = scopes.iter().find(|(cached, _)| *cached == stores) {
+            return names.clone();
+        }
+        let names: Array = stores.iter().map(|name| JsValue::from_str(name)).collect();
+        scopes.push((stores, names.clone()));
+        names
+    }
+
+    fn begin(&self, stores: &'static [&'static str], mode: Mode) -> Result<Tx> {
         self.check_open()?;
-        let names: Array = stores.iter().map(|name| JsValue::from_str(wasm_bindgen::intern(name))).collect();
+        let names = self.scope(stores);
         let raw = match mode {
             Mode::Read => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
             Mode::Write => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
