@@ -258,10 +258,13 @@ export declare function reclaimOrphanedAttachments(
   options?: ReclaimOptions,
 ): Promise<ReclamationReport>;
 
-/** The SHA-256 of bytes, as an {@link AttachmentId}. */
+/** The SHA-256 of bytes, as an {@link AttachmentId}. Synchronous, so hashed in wasm. */
 export declare function contentId(bytes: Uint8Array | ArrayBuffer): AttachmentId;
 
-/** The SHA-256 of a Blob, read in chunks. */
+/**
+ * The SHA-256 of a Blob. Up to 32 MiB it is read whole and hashed with WebCrypto where available;
+ * larger Blobs are read in 4 MiB chunks, so memory stays bounded.
+ */
 export declare function contentIdOf(blob: Blob): Promise<AttachmentId>;
 
 /** One attachment of an LLM request. */

@@ -2,7 +2,7 @@
 //! session's put (intent + bytes + metadata) and each sweep step (re-check + deletes) are single
 //! transactions.
 //!
-//! Layout: [`idb`] is the only code touching raw requests and transactions; `error_map` turns
+//! Layout: `idb` is the only code touching raw requests and transactions; `error_map` turns
 //! their errors into the contract's codes; `schema` owns the layout and its upgrades; `tables`
 //! reads and writes typed rows inside a transaction; `store` and `manifest` are the public types.
 

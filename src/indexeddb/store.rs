@@ -173,7 +173,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
     /// Re-check and deletes for the whole batch in one transaction over manifest, bytes and
     /// metadata when `manifest` is in this database: a put or commit from another connection lands
     /// either before (and is seen) or after (and finds no bytes to lose). The rows are read first,
-    /// all at once ([`SweepRead`]), and the steps planned from them ([`plan_sweep_batch`]).
+    /// all at once (`SweepRead`), and the steps planned from them ([`plan_sweep_batch`]).
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         if !self.shares_database_with(manifest) {
             let mut outcomes = Vec::with_capacity(listed.len());
