@@ -175,7 +175,7 @@ mod tests {
         let mut doomed = vec![a.clone(), b.clone()];
         doomed.sort();
         assert!(stretch_holds_only(&[], &doomed), "an empty stretch");
-        assert!(stretch_holds_only(&[a.clone()], &doomed), "doomed ids with nothing stored are fine");
+        assert!(stretch_holds_only(std::slice::from_ref(&a), &doomed), "doomed ids with nothing stored are fine");
         assert!(stretch_holds_only(&[b.clone(), a.clone()], &doomed));
         assert!(!stretch_holds_only(&[a.clone(), c.clone()], &doomed), "c is stored and not doomed");
         assert!(!stretch_holds_only(&[c], &[]));
@@ -200,7 +200,7 @@ mod tests {
         let listed = row("a", 10, None);
         let own = || ("a".to_owned(), listed.attachment_id.clone());
         let forget_only = SweepPlan { forget: vec![own()], delete_bytes: false };
-        assert_eq!(plan_sweep_step(&listed, &[listed.clone()], 10), SweepPlan { forget: vec![own()], delete_bytes: true });
+        assert_eq!(plan_sweep_step(&listed, std::slice::from_ref(&listed), 10), SweepPlan { forget: vec![own()], delete_bytes: true });
         assert_eq!(plan_sweep_step(&listed, &[], 10), SweepPlan::default(), "row gone");
         assert_eq!(plan_sweep_step(&listed, &[row("a", 10, Some(11))], 10), SweepPlan::default(), "committed since");
         assert_eq!(plan_sweep_step(&listed, &[row("a", 11, None)], 10), SweepPlan::default(), "refreshed since");
