@@ -263,11 +263,15 @@ impl StretchRead {
 }
 
 impl SweepRead {
+    fn with_capacity(ids: usize) -> Self {
+        Self { rows_by_id: HashMap::with_capacity(ids), byte_lens: HashMap::with_capacity(ids), stretch: None }
+    }
+
     /// A dense batch (its ids are most of what is stored between its first and last) is read with
     /// one request per store over that stretch; any other with two requests per attachment.
     async fn of(tx: &Tx, ids: &[AttachmentId]) -> Result<Self> {
         let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
-            return Ok(Self { rows_by_id: HashMap::new(), byte_lens: HashMap::new(), stretch: None });
+            return Ok(Self::with_capacity(0));
         };
         if ids.len() >= DENSE_BATCH_MIN {
             let stretch = tables::IdStretch::new(first, last)?;
@@ -278,7 +282,7 @@ impl SweepRead {
         }
         let rows: Vec<_> = ids.iter().map(|id| tables::request_rows_of(tx, id)).collect::<Result<_>>()?;
         let metas: Vec<_> = ids.iter().map(|id| tables::request_meta(tx, id)).collect::<Result<_>>()?;
-        let mut read = Self { rows_by_id: HashMap::with_capacity(ids.len()), byte_lens: HashMap::with_capacity(ids.len()), stretch: None };
+        let mut read = Self::with_capacity(ids.len());
         for ((id, rows), meta) in ids.iter().zip(rows).zip(metas) {
             read.rows_by_id.insert(id.clone(), tables::decode_rows(rows.await?)?);
             read.byte_lens.insert(id.clone(), tables::decode_meta(meta.await?)?.map(|meta| meta.byte_len));
@@ -292,7 +296,7 @@ impl SweepRead {
         let rows = tables::request_rows_in(tx, &stretch)?;
         let metas = tables::request_metas_in(tx, &stretch)?;
         let bytes = tables::request_bytes_keys_in(tx, &stretch)?;
-        let mut read = Self { rows_by_id: HashMap::with_capacity(ids.len()), byte_lens: HashMap::with_capacity(ids.len()), stretch: None };
+        let mut read = Self::with_capacity(ids.len());
         for id in ids {
             read.rows_by_id.insert(id.clone(), Vec::new());
             read.byte_lens.insert(id.clone(), None);

@@ -102,7 +102,8 @@ impl AnyStore {
             Self::Memory(store) => {
                 let mut written = Vec::with_capacity(items.len());
                 for (bytes, meta) in items {
-                    written.push(store.put(&bytes.to_vec(), meta).await?);
+                    // Already hashed while read in: no second hash, one copy into wasm.
+                    written.push(store.put_hashed(bytes.id.clone(), u64::from(bytes.buffer.byte_length()), meta, || bytes.to_vec())?);
                 }
                 Ok(written)
             }
@@ -143,7 +144,7 @@ impl AnyStore {
             Self::IndexedDb(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
             #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => store.get_buffer(id).await.map(|(meta, buffer)| (meta, Uint8Array::new(&buffer))),
-            Self::Memory(store) => store.get(id).await.map(|stored| (stored.meta, Uint8Array::from(stored.bytes.as_slice()))),
+            Self::Memory(store) => store.get_shared(id).map(|(meta, bytes)| (meta, Uint8Array::from(bytes.as_slice()))),
             Self::Session(session) => Box::pin(session.inner().get_js(id)).await,
             Self::Js(store) => store.get_view(id).await,
         }

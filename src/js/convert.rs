@@ -77,11 +77,7 @@ impl JsBytes {
         } else {
             return Err(invalid(format!("bytes must be a Uint8Array, an ArrayBuffer or a Blob, got {}", type_name(value))));
         };
-        let id = match web_crypto_digest(&buffer).await {
-            Some(digest) => digest?,
-            None => hash_buffer(&Uint8Array::new(&buffer)),
-        };
-        Ok(Self { id, buffer })
+        Ok(Self { id: hash_js_buffer(&buffer).await?, buffer })
     }
 
     /// The bytes as a view (no copy).
@@ -98,9 +94,17 @@ impl JsBytes {
 /// From this size on, WebCrypto's native SHA-256 beats hashing in wasm despite its async hop.
 const WEB_CRYPTO_FROM_BYTES: u32 = 64 * 1024;
 
+/// SHA-256 of a JavaScript buffer: by WebCrypto where that is faster and available, else in wasm.
+pub(crate) async fn hash_js_buffer(buffer: &ArrayBuffer) -> Result<AttachmentId> {
+    match web_crypto_digest(buffer).await {
+        Some(digest) => digest,
+        None => Ok(hash_buffer(&Uint8Array::new(buffer))),
+    }
+}
+
 /// SHA-256 by `crypto.subtle.digest` for large buffers where the runtime has it (browsers in
 /// secure contexts, workers, workerd, Deno, Node); `None` means "hash in wasm".
-pub(crate) async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>> {
+async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>> {
     if buffer.byte_length() < WEB_CRYPTO_FROM_BYTES {
         return None;
     }

@@ -47,11 +47,7 @@ pub fn content_id_of(blob: JsValue) -> Promise {
             .map_err(|other| AttachmentStoreError::invalid_input(format!("contentIdOf needs a Blob, got {}", type_name(&other))))?;
         if blob.size() <= WHOLE_BLOB_MAX {
             let buffer: ArrayBuffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| from_thrown(e, "reading the Blob"))?.unchecked_into();
-            let id = match convert::web_crypto_digest(&buffer).await {
-                Some(digest) => digest?,
-                None => hash_buffer(&Uint8Array::new(&buffer)),
-            };
-            return Ok(id.to_string().into());
+            return Ok(convert::hash_js_buffer(&buffer).await?.to_string().into());
         }
         // The next chunk is already being read while this one is hashed: at most two chunks are
         // held at once, and reading no longer adds to hashing time.

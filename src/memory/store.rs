@@ -10,8 +10,9 @@ use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta, AttachmentRef, Sto
 use crate::session::SessionScopedAttachmentStore;
 use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
-// A hash map, not a B-tree: the wasm already carries one map type; `list` sorts.
-type Entries = HashMap<AttachmentId, (AttachmentMeta, Arc<[u8]>)>;
+// A hash map, not a B-tree: the wasm already carries one map type; `list` sorts. Bytes are an
+// `Arc<Vec<u8>>` so bytes copied in once (from JavaScript too) are kept without another copy.
+type Entries = HashMap<AttachmentId, (AttachmentMeta, Arc<Vec<u8>>)>;
 
 /// An ephemeral store in memory. Clones are handles to the same data.
 ///
@@ -45,6 +46,26 @@ impl InMemoryAttachmentStore {
         self.lifetime.close();
     }
 
+    /// Stores bytes already known to hash to `id` (the JavaScript layer hashes while reading
+    /// them in); `bytes` makes the copy to keep, only when that content is not stored yet.
+    pub(crate) fn put_hashed(&self, id: AttachmentId, byte_len: u64, meta: AttachmentCreateMeta, bytes: impl FnOnce() -> Vec<u8>) -> Result<AttachmentRef> {
+        let reference = meta.into_ref(id.clone(), byte_len);
+        let mut entries = self.entries()?;
+        let stored_bytes = match entries.get(&id) {
+            Some((_, existing)) => Arc::clone(existing),
+            None => Arc::new(bytes()),
+        };
+        entries.insert(id, (reference.clone(), stored_bytes));
+        Ok(reference)
+    }
+
+    /// Metadata and the stored bytes themselves (shared, not copied).
+    pub(crate) fn get_shared(&self, id: &AttachmentId) -> Result<(AttachmentMeta, Arc<Vec<u8>>)> {
+        let entries = self.entries()?;
+        let (meta, bytes) = entries.get(id).ok_or_else(|| crate::AttachmentStoreError::not_found(id))?;
+        Ok((meta.clone(), Arc::clone(bytes)))
+    }
+
     fn entries(&self) -> Result<MutexGuard<'_, Entries>> {
         self.lifetime.check_open()?;
         // A panic while holding the lock cannot leave the map half-written (each change is one
@@ -56,21 +77,12 @@ impl InMemoryAttachmentStore {
 #[async_trait(?Send)]
 impl AttachmentStore for InMemoryAttachmentStore {
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        let id = content_id(bytes);
-        let reference = meta.into_ref(id.clone(), bytes.len() as u64);
-        let mut entries = self.entries()?;
-        let stored_bytes = match entries.get(&id) {
-            Some((_, existing)) => Arc::clone(existing),
-            None => Arc::from(bytes),
-        };
-        entries.insert(id, (reference.clone(), stored_bytes));
-        Ok(reference)
+        self.put_hashed(content_id(bytes), bytes.len() as u64, meta, || bytes.to_vec())
     }
 
     async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
-        let entries = self.entries()?;
-        let (meta, bytes) = entries.get(id).ok_or_else(|| crate::AttachmentStoreError::not_found(id))?;
-        Ok(StoredAttachment { meta: meta.clone(), bytes: bytes.to_vec() })
+        let (meta, bytes) = self.get_shared(id)?;
+        Ok(StoredAttachment { meta, bytes: bytes.to_vec() })
     }
 
     async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
