@@ -34,10 +34,21 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 let dbCounter = 0;
 const freshName = (system) => `bench-${system}-${Date.now()}-${dbCounter++}`;
-const deleteDatabase = (name) => new Promise((resolve) => {
+/**
+ * Deletes a database, waiting until it is gone: `blocked` only means a closing connection still
+ * finishes its transactions, but one never closed would keep the data (and fill the page's quota
+ * over a full run), so that is an error.
+ */
+const deleteDatabase = (name) => new Promise((resolve, reject) => {
   const request = indexedDB.deleteDatabase(name);
-  request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  let timer;
+  request.onsuccess = () => resolve(clearTimeout(timer));
+  request.onerror = () => reject(request.error);
+  request.onblocked = () => {
+    timer = setTimeout(() => reject(new Error(`deleting ${name} stays blocked: a connection was left open`)), 30_000);
+  };
 });
+const storageInUse = async () => `${((await navigator.storage.estimate()).usage / 2 ** 20).toFixed(0)} MiB of storage in use`;
 
 async function withDb(system, fn) {
   const name = freshName(system.name);
@@ -92,7 +103,7 @@ async function runWorkloads() {
           record(system.name, `get-${label}`, getSeconds);
         });
       }
-      log(`round ${round + 1}/${ROUNDS}: ${label} done`);
+      log(`round ${round + 1}/${ROUNDS}: ${label} done, ${await storageInUse()}`);
     }
     const batch = buffers(BATCH.count, BATCH.size);
     for (const system of wanted("batch") ? rotate(SYSTEMS, round) : []) {
@@ -112,7 +123,7 @@ async function runWorkloads() {
         }
       });
     }
-    log(`round ${round + 1}/${ROUNDS}: batch and sweep done`);
+    log(`round ${round + 1}/${ROUNDS}: batch and sweep done, ${await storageInUse()}`);
   }
   const counts = { "1KiB": [SIZES[0].count, 1024], "1MiB": [SIZES[1].count, MiB], "16MiB": [SIZES[2].count, 16 * MiB] };
   const rows = [];

@@ -84,7 +84,7 @@ const table = lines.join("\n");
 console.log(table);
 // Only a complete run may replace the published results.
 writeFileSync(join(out, "table.md"), table + "\n");
-if (!filters) {
+if (!filters && scale === 1) {
   writeFileSync(join(root, "bench/results.json"), JSON.stringify(results, null, 2) + "\n");
   console.log("wrote bench/results.json");
-} else console.log("a filtered run: bench/results.json left as it was (the table is in target/bench/table.md)");
+} else console.log("a filtered or scaled run: bench/results.json left as it was (the table is in target/bench/table.md)");

@@ -126,7 +126,9 @@ const idbKeyval = {
     return ids;
   },
   removeMany: (store, ids) => delMany(ids, store),
-  close() {},
+  // idb-keyval has no close; without one its connection blocks deleting the database, and a full
+  // run's leftovers would fill the page's quota.
+  close: async (store) => (await store("readonly", (objectStore) => objectStore.transaction.db)).close(),
 };
 
 const dexie = {

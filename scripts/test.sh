@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: native Rust (pure core, memory backend, property tests), the wasm suites in
 # headless Chromium, Firefox and WebKit against real IndexedDB, then the npm package as a user
-# installs it (contract, workers, reload, Vite, esbuild, TypeScript, demo), and the edge runtimes
-# (workerd with Durable Objects, Deno, Node). Set-up first (idempotent).
+# installs it (contract, workers, reload, Vite, esbuild, TypeScript, demo), a smoke run of the
+# benchmark, and the edge runtimes (workerd with Durable Objects, Deno, Node). Set-up first
+# (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -25,6 +26,8 @@ run_browser WebKit SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a
 echo "== npm package: build, pack, and test as installed (Chromium, Firefox, WebKit)"
 WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh
 xvfb-run -a node tests/js/run.mjs
+echo "== benchmark: a smoke run at 2% scale (every system and workload works; figures not for quoting)"
+node bench/run.mjs --rounds 1 --scale 0.02
 echo "== edge runtimes: workerd (Durable Objects), Deno, Node"
 WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh --testing
 node tests/edge/run.mjs
