@@ -59,10 +59,17 @@ const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.r
 // References are not compared systems: the same-layout floor is reported apart, opt-in ones
 // only appear in the table of a filtered run.
 const REFERENCE = "raw-indexeddb-same-layout";
-const LABELS = { [REFERENCE]: "*(raw, web-attachments' layout)*", "raw-indexeddb-one-record": "*(raw, one record per attachment)*", "raw-indexeddb-one-store": "*(raw, two records in one store)*" };
+const TRANSFER = "web-attachments-transfer";
+const LABELS = {
+  [REFERENCE]: "*(raw, web-attachments' layout)*",
+  [TRANSFER]: "*(web-attachments, `transfer: true`)*",
+  "raw-indexeddb-one-record": "*(raw, one record per attachment)*",
+  "raw-indexeddb-one-store": "*(raw, two records in one store)*",
+};
 const rows = result.rows.filter((row) => !result.references.includes(row.system));
 const layoutFloor = result.rows.filter((row) => row.system === REFERENCE);
-const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, hash: result.hash, memory: result.memory, size };
+const transferPuts = result.rows.filter((row) => row.system === TRANSFER);
+const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, size };
 
 const fmt = (n, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
 const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB |", "|---|---|---:|---:|---:|"];

@@ -210,6 +210,24 @@ const webAttachments = {
 
 
 /**
+ * web-attachments with `{ transfer: true }`: the caller hands its buffers over, so the put moves
+ * them in instead of copying. The bench gives it copies of the shared inputs, made before the
+ * clock starts (a caller with a fresh buffer, say from `fetch`, has no copy to make). A reference
+ * for the put/get workloads only (no `putBatch`), reported apart.
+ */
+const webAttachmentsTransfer = {
+  name: "web-attachments-transfer",
+  reference: true,
+  open: webAttachments.open,
+  prepare: (list) => list.map((bytes) => bytes.slice()),
+  async put(store, bytes) {
+    return (await store.put(bytes, META, { transfer: true })).id;
+  },
+  get: webAttachments.get,
+  close: webAttachments.close,
+};
+
+/**
  * Raw IndexedDB with the metadata inside the bytes' record (and an index over it, so `head` and
  * `list` could still read no bytes): one record per attachment instead of two. A layout this
  * library could have chosen; measured to show what it would buy. Opt-in (`--systems
@@ -308,4 +326,4 @@ const rawOneStore = {
   close: (db) => db.close(),
 };
 
-export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb, rawSameLayout, rawOneRecord, rawOneStore];
+export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb, rawSameLayout, webAttachmentsTransfer, rawOneRecord, rawOneStore];

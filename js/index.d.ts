@@ -72,6 +72,18 @@ export type AttachmentStorePersistence = "durable" | "ephemeral";
 /** Bytes a store accepts. Blobs are hashed in chunks; bytes passed in are copied. */
 export type AttachmentBytes = Uint8Array | ArrayBuffer | Blob;
 
+/** Options of `put` and `putMany`. */
+export interface PutOptions {
+  /**
+   * Hand the buffers over instead of having them copied (like `postMessage`'s transfer list): an
+   * `ArrayBuffer`, or a `Uint8Array` that fills its whole buffer, is moved into the store without
+   * a copy and left detached (length 0) for the caller. A view of part of a buffer, a shared
+   * buffer, or an engine without `ArrayBuffer.prototype.transferToFixedLength` falls back to the
+   * copy, leaving the caller's buffer as it was. Blobs are never copied anyway. Default `false`.
+   */
+  transfer?: boolean;
+}
+
 /** The methods a store implemented in JavaScript must have to be used with this package. */
 export interface AttachmentStoreLike {
   put(bytes: Uint8Array, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
@@ -84,13 +96,17 @@ export interface AttachmentStoreLike {
 
 /** The members every store of this package has. */
 export interface AttachmentStore extends AttachmentStoreLike {
-  /** Stores bytes under their SHA-256; a repeat put keeps the bytes and replaces the metadata. */
-  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta): Promise<AttachmentRef>;
+  /**
+   * Stores bytes under their SHA-256; a repeat put keeps the bytes and replaces the metadata.
+   * `{ transfer: true }` moves the buffer in instead of copying it ({@link PutOptions}).
+   */
+  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
   /**
    * Stores many attachments at once: one transaction on IndexedDB, so all land or none. Every item
    * is checked before anything is written. On a session store each item gets its intent.
+   * `{ transfer: true }` moves every item's buffer in ({@link PutOptions}).
    */
-  putMany(items: readonly { bytes: AttachmentBytes; meta: AttachmentCreateMeta }[]): Promise<AttachmentRef[]>;
+  putMany(items: readonly { bytes: AttachmentBytes; meta: AttachmentCreateMeta }[], options?: PutOptions): Promise<AttachmentRef[]>;
   /** Rejects `NotFound` for an id that names nothing (malformed ids included). */
   get(id: AttachmentId): Promise<StoredAttachment>;
   /** Metadata only; no bytes are read. */

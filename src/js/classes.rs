@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::any::{AnyManifest, AnyStore, JsSession, ManifestHandle, StoreHandle};
-use super::convert::{self, JsBytes};
+use super::convert::{self, BytesArg, JsBytes, Transfer};
 use super::error;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::indexeddb::DEFAULT_DATABASE_NAME;
@@ -34,27 +34,31 @@ pub(crate) fn thrown<T>(result: Result<T>) -> std::result::Result<T, JsValue> {
 
 // The store operations every store class shares.
 
-fn put(store: AnyStore, bytes: JsValue, meta: JsValue) -> Promise {
+fn put(store: AnyStore, bytes: JsValue, meta: JsValue, options: JsValue) -> Promise {
     promise(async move {
         let meta = AttachmentCreateMeta::from_js(&meta)?;
-        let bytes = JsBytes::read(&bytes).await?;
+        let bytes = JsBytes::read(&bytes, Transfer::from_options(&options)?).await?;
         let written = store.put_many_js(vec![(bytes, meta)]).await?;
         Ok(written[0].to_js())
     })
 }
 
-fn put_many(store: AnyStore, items: JsValue) -> Promise {
+fn put_many(store: AnyStore, items: JsValue, options: JsValue) -> Promise {
     promise(async move {
-        // Everything is checked and hashed before anything is written: a bad item writes nothing.
+        // Everything is checked and hashed before anything is written: a bad item writes nothing
+        // (and, with `transfer`, moves nothing).
         let list = convert::array(&items, "putMany's items")?;
-        let mut prepared = Vec::with_capacity(list.length() as usize);
+        let transfer = Transfer::from_options(&options)?;
+        let item_context = |index: usize| format!("items[{index}]");
+        let mut metas = Vec::with_capacity(list.length() as usize);
+        let mut args = Vec::with_capacity(list.length() as usize);
         for (index, item) in list.iter().enumerate() {
-            convert::expect_object(&item, &format!("items[{index}]"))?;
-            let meta = AttachmentCreateMeta::from_js(&convert::field(&item, "meta")?).map_err(|e| e.context(&format!("items[{index}]")))?;
-            let bytes = JsBytes::read(&convert::field(&item, "bytes")?).await.map_err(|e| e.context(&format!("items[{index}]")))?;
-            prepared.push((bytes, meta));
+            convert::expect_object(&item, &item_context(index))?;
+            metas.push(AttachmentCreateMeta::from_js(&convert::field(&item, "meta")?).map_err(|e| e.context(&item_context(index)))?);
+            args.push(BytesArg::check(&convert::field(&item, "bytes")?).map_err(|e| e.context(&item_context(index)))?);
         }
-        Ok(to_array(&store.put_many_js(prepared).await?))
+        let bytes = JsBytes::read_all(args, transfer).await.map_err(|(index, e)| e.context(&item_context(index)))?;
+        Ok(to_array(&store.put_many_js(bytes.into_iter().zip(metas).collect()).await?))
     })
 }
 
@@ -95,14 +99,14 @@ macro_rules! store_members {
     ($rust:ident, $js:literal) => {
         #[wasm_bindgen(js_class = $js)]
         impl $rust {
-            /// Stores bytes under their SHA-256.
-            pub fn put(&self, bytes: JsValue, meta: JsValue) -> Promise {
-                put(self.any(), bytes, meta)
+            /// Stores bytes under their SHA-256; `options.transfer` hands the buffer over.
+            pub fn put(&self, bytes: JsValue, meta: JsValue, options: JsValue) -> Promise {
+                put(self.any(), bytes, meta, options)
             }
             /// Stores many attachments at once (one transaction on IndexedDB); all or none.
             #[wasm_bindgen(js_name = putMany)]
-            pub fn put_many(&self, items: JsValue) -> Promise {
-                put_many(self.any(), items)
+            pub fn put_many(&self, items: JsValue, options: JsValue) -> Promise {
+                put_many(self.any(), items, options)
             }
             /// Metadata and bytes; rejects `NotFound`.
             pub fn get(&self, id: JsValue) -> Promise {

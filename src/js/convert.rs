@@ -10,7 +10,7 @@ use crate::core::id::{AttachmentId, ContentHasher};
 use crate::core::manifest_rules::validate_session_id;
 use crate::core::meta::AttachmentMeta;
 // Reading plain values is shared with the backends' row decoding.
-pub(crate) use crate::records::{epoch_ms, expect_object, field, string, type_name};
+pub(crate) use crate::records::{epoch_ms, expect_object, field, is_absent, string, type_name};
 use crate::records::ToJs;
 
 fn invalid(message: impl Into<String>) -> AttachmentStoreError {
@@ -51,7 +51,7 @@ pub(crate) fn id_list(value: &JsValue) -> Result<Vec<AttachmentId>> {
     value.unchecked_ref::<Array>().iter().map(|id| id_strict(&id, "each id")).collect()
 }
 
-/// Bytes from JavaScript, copied out of the caller's hands (later mutation changes nothing) and
+/// Bytes from JavaScript, taken out of the caller's hands (later mutation changes nothing) and
 /// hashed; they stay a JavaScript buffer, entering wasm only chunk by chunk for the hash.
 pub(crate) struct JsBytes {
     /// SHA-256 of the bytes.
@@ -65,19 +65,37 @@ pub(crate) struct JsBytes {
 const HASH_CHUNK: u32 = 1 << 20;
 
 impl JsBytes {
-    /// `Uint8Array | ArrayBuffer | Blob`.
-    pub(crate) async fn read(value: &JsValue) -> Result<Self> {
-        let buffer = if let Some(view) = value.dyn_ref::<Uint8Array>() {
-            view.slice(0, view.length()).buffer()
-        } else if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
-            buffer.slice(0)
-        } else if let Some(blob) = value.dyn_ref::<web_sys::Blob>() {
-            let read = JsFuture::from(blob.array_buffer()).await.map_err(|e| super::error::from_thrown(e, "reading the Blob"))?;
-            read.unchecked_into()
-        } else {
-            return Err(invalid(format!("bytes must be a Uint8Array, an ArrayBuffer or a Blob, got {}", type_name(value))));
-        };
-        Ok(Self { id: hash_js_buffer(&buffer).await?, buffer })
+    /// One bytes argument (`put`); see [`Self::read_all`].
+    pub(crate) async fn read(value: &JsValue, transfer: Transfer) -> Result<Self> {
+        let mut read = Self::read_all(vec![BytesArg::check(value)?], transfer).await.map_err(|(_, error)| error)?;
+        read.pop().ok_or_else(|| AttachmentStoreError::backend("no bytes were read"))
+    }
+
+    /// Checked bytes arguments (`putMany`), taken and hashed. Every Blob is read before any buffer
+    /// is moved, so a failure leaves the caller's buffers as they were. An error comes with the
+    /// index of the argument it is about.
+    pub(crate) async fn read_all(mut args: Vec<BytesArg>, transfer: Transfer) -> std::result::Result<Vec<Self>, (usize, AttachmentStoreError)> {
+        for (index, arg) in args.iter_mut().enumerate() {
+            if let BytesArg::Blob(blob) = arg {
+                let read = JsFuture::from(blob.array_buffer()).await.map_err(|e| (index, super::error::from_thrown(e, "reading the Blob")))?;
+                *arg = BytesArg::Read(read.unchecked_into());
+            }
+        }
+        let shared = shared_buffers(&args, transfer);
+        let buffers: Vec<ArrayBuffer> = args
+            .into_iter()
+            .enumerate()
+            .map(|(index, arg)| {
+                // Moving a buffer two items share would leave the second one nothing: copy both.
+                let transfer = if arg.buffer_in(&shared) { Transfer::Copy } else { transfer };
+                arg.take(transfer).map_err(|e| (index, e))
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let mut read = Vec::with_capacity(buffers.len());
+        for (index, buffer) in buffers.into_iter().enumerate() {
+            read.push(Self { id: hash_js_buffer(&buffer).await.map_err(|e| (index, e))?, buffer });
+        }
+        Ok(read)
     }
 
     /// The bytes as a view (no copy).
@@ -88,6 +106,153 @@ impl JsBytes {
     /// The bytes copied into wasm (for stores that keep them there).
     pub(crate) fn to_vec(&self) -> Vec<u8> {
         self.view().to_vec()
+    }
+}
+
+/// A bytes argument, checked: `Uint8Array | ArrayBuffer | Blob`, not detached.
+pub(crate) enum BytesArg {
+    /// A `Uint8Array`, or an `ArrayBuffer` seen whole through one.
+    View(Uint8Array),
+    Blob(web_sys::Blob),
+    /// A Blob's contents, read ([`JsBytes::read_all`]).
+    Read(ArrayBuffer),
+}
+
+impl BytesArg {
+    pub(crate) fn check(value: &JsValue) -> Result<Self> {
+        if let Some(view) = bytes_view(value)? {
+            Ok(Self::View(view))
+        } else if let Some(blob) = value.dyn_ref::<web_sys::Blob>() {
+            Ok(Self::Blob(blob.clone()))
+        } else {
+            Err(invalid(format!("bytes must be a Uint8Array, an ArrayBuffer or a Blob, got {}", type_name(value))))
+        }
+    }
+
+    /// Whether this argument's bytes live in one of `buffers`.
+    fn buffer_in(&self, buffers: &js_sys::Set) -> bool {
+        matches!(self, Self::View(view) if buffers.size() > 0 && buffers.has(&view.buffer()))
+    }
+
+    /// An exact-length buffer no one else holds: the bytes copied, or with [`Transfer::Move`]
+    /// moved when they fill their buffer whole ([`Transfer::take_whole`]).
+    fn take(self, transfer: Transfer) -> Result<ArrayBuffer> {
+        match self {
+            Self::View(view) => {
+                let buffer = view.buffer();
+                let whole = view.byte_offset() == 0 && view.byte_length() == buffer.byte_length();
+                match transfer.take_whole(&buffer, whole) {
+                    Some(moved) => Ok(moved),
+                    // Detached since it was checked (while a Blob was read): catch, do not trap.
+                    None => view.unchecked_ref::<CheckedView>().try_slice(0, view.length()).map(|copy| copy.buffer()).map_err(|_| detached()),
+                }
+            }
+            Self::Read(buffer) => Ok(buffer),
+            Self::Blob(_) => Err(AttachmentStoreError::backend("a Blob was not read before being taken")),
+        }
+    }
+}
+
+/// With [`Transfer::Move`], the buffers more than one of `args` lives in (empty otherwise).
+fn shared_buffers(args: &[BytesArg], transfer: Transfer) -> js_sys::Set {
+    let (seen, shared) = (js_sys::Set::new(&JsValue::UNDEFINED), js_sys::Set::new(&JsValue::UNDEFINED));
+    if transfer == Transfer::Move && args.len() > 1 {
+        for arg in args {
+            if let BytesArg::View(view) = arg {
+                let buffer = view.buffer();
+                if seen.has(&buffer) {
+                    shared.add(&buffer);
+                } else {
+                    seen.add(&buffer);
+                }
+            }
+        }
+    }
+    shared
+}
+
+/// A `Uint8Array`, or an `ArrayBuffer` seen whole through one (`None`: neither); a detached one
+/// is an error, not empty bytes.
+pub(crate) fn bytes_view(value: &JsValue) -> Result<Option<Uint8Array>> {
+    let (buffer, view) = if let Some(view) = value.dyn_ref::<Uint8Array>() {
+        (view.buffer(), Some(view.clone()))
+    } else if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
+        (buffer.clone(), None)
+    } else {
+        return Ok(None);
+    };
+    // Before any view is made: constructing one over a detached buffer throws.
+    if is_detached(&buffer) {
+        return Err(detached());
+    }
+    Ok(Some(view.unwrap_or_else(|| Uint8Array::new(&buffer))))
+}
+
+fn detached() -> AttachmentStoreError {
+    invalid("bytes are detached: their buffer was transferred elsewhere")
+}
+
+/// Whether `buffer` was detached (transferred elsewhere): its bytes are gone, not empty. Only a
+/// detached buffer refuses `slice`; engines without `detached` can tell no other way.
+fn is_detached(buffer: &ArrayBuffer) -> bool {
+    buffer.byte_length() == 0 && buffer.unchecked_ref::<ByteBuffer>().try_slice(0).is_err()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `ArrayBuffer`, bound here for what js-sys lacks or binds without `catch`.
+    #[wasm_bindgen(js_name = ArrayBuffer)]
+    type ByteBuffer;
+
+    /// ES2024: moves the contents into a new fixed-length buffer and detaches this one, no copy.
+    #[wasm_bindgen(method, catch, js_name = transferToFixedLength)]
+    fn transfer_to_fixed_length(this: &ByteBuffer) -> std::result::Result<ArrayBuffer, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = slice)]
+    fn try_slice(this: &ByteBuffer, begin: u32) -> std::result::Result<ArrayBuffer, JsValue>;
+
+    /// `Uint8Array`, for a `slice` that reports a detached buffer instead of throwing through wasm.
+    #[wasm_bindgen(js_name = Uint8Array)]
+    type CheckedView;
+
+    #[wasm_bindgen(method, catch, js_name = slice)]
+    fn try_slice(this: &CheckedView, begin: u32, end: u32) -> std::result::Result<Uint8Array, JsValue>;
+}
+
+/// Whether the caller hands its buffer over (`{ transfer: true }`) or keeps it (the default).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transfer {
+    Copy,
+    Move,
+}
+
+impl Transfer {
+    /// `options.transfer` of a put: absent options or field mean [`Transfer::Copy`].
+    pub(crate) fn from_options(options: &JsValue) -> Result<Self> {
+        if is_absent(options) {
+            return Ok(Self::Copy);
+        }
+        expect_object(options, "options")?;
+        let transfer = field(options, "transfer")?;
+        match transfer.as_bool() {
+            Some(true) => Ok(Self::Move),
+            Some(false) => Ok(Self::Copy),
+            None if is_absent(&transfer) => Ok(Self::Copy),
+            None => Err(invalid(format!("options.transfer must be a boolean, got {}", type_name(&transfer)))),
+        }
+    }
+
+    /// With [`Transfer::Move`], `buffer`'s contents moved out (the caller's buffer is left
+    /// detached, so it cannot change what is stored) when the bytes fill it `whole`: moving a
+    /// buffer that holds more would take memory the caller never offered. `None` means copy: not
+    /// asked, only part of the buffer, or not movable (an engine without `transferToFixedLength`,
+    /// a shared or wasm memory's buffer).
+    fn take_whole(self, buffer: &ArrayBuffer, whole: bool) -> Option<ArrayBuffer> {
+        let movable = || js_sys::Reflect::has(buffer, &wasm_bindgen::intern("transferToFixedLength").into()).unwrap_or(false);
+        if self == Self::Copy || !whole || !movable() {
+            return None;
+        }
+        buffer.unchecked_ref::<ByteBuffer>().transfer_to_fixed_length().ok()
     }
 }
 

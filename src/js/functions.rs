@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::any::{AnyManifest, AnyStore};
 use super::classes::{promise, thrown};
-use super::convert::{self, field, hash_buffer, type_name};
+use super::convert::{self, bytes_view, field, hash_buffer, type_name};
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::ContentHasher;
@@ -18,11 +18,7 @@ use crate::{reclaim_orphaned_attachments, ReclaimOptions};
 /// SHA-256 of `bytes` (`Uint8Array` or `ArrayBuffer`) as an attachment id.
 #[wasm_bindgen(js_name = contentId)]
 pub fn content_id(bytes: JsValue) -> std::result::Result<String, JsValue> {
-    let view = if let Some(view) = bytes.dyn_ref::<Uint8Array>() {
-        view.clone()
-    } else if let Some(buffer) = bytes.dyn_ref::<ArrayBuffer>() {
-        Uint8Array::new(buffer)
-    } else {
+    let Some(view) = thrown(bytes_view(&bytes))? else {
         let hint = if bytes.is_instance_of::<web_sys::Blob>() { " (use contentIdOf for a Blob)" } else { "" };
         return thrown(Err(AttachmentStoreError::invalid_input(format!("bytes must be a Uint8Array or an ArrayBuffer, got {}{hint}", type_name(&bytes)))));
     };

@@ -161,6 +161,58 @@ for (const [kind, make] of Object.entries(kinds)) {
     assert.bytesEqual((await store.get(ref.id)).bytes, text("original content"), "mutating the output changed nothing");
   });
 
+  test(`${kind}: { transfer: true } moves a whole buffer in, copies a part of one, and checks the option`, async () => {
+    const { store } = await make();
+    const meta = { mediaType: "application/octet-stream" };
+    const canMove = typeof ArrayBuffer.prototype.transferToFixedLength === "function";
+    const whole = text("handed over whole");
+    const moved = await store.put(whole, meta, { transfer: true });
+    assert.equal(moved.id, contentId(text("handed over whole")));
+    assert.equal(whole.buffer.byteLength, canMove ? 0 : 17, "the caller's buffer is detached where the engine can move it");
+    const buffer = text("an ArrayBuffer").buffer;
+    await store.put(buffer, meta, { transfer: true });
+    assert.equal(buffer.byteLength, canMove ? 0 : 14);
+    const outer = text("[part]");
+    const part = await store.put(outer.subarray(1, 5), meta, { transfer: true });
+    assert.equal(outer.byteLength, 6, "a view of part of a buffer is copied, the buffer left alone");
+    outer.fill(0);
+    const many = [text("many one"), text("many two")];
+    const refs = await store.putMany(many.map((bytes) => ({ bytes, meta })), { transfer: true });
+    assert.deepEqual(many.map((bytes) => bytes.byteLength), canMove ? [0, 0] : [8, 8]);
+    for (const [ref, expected] of [[moved, "handed over whole"], [part, "part"], [refs[1], "many two"]]) {
+      assert.bytesEqual((await store.get(ref.id)).bytes, text(expected));
+    }
+    const twice = text("in two items");
+    const [once, again] = await store.putMany([{ bytes: twice, meta }, { bytes: twice, meta }], { transfer: true });
+    assert.equal(twice.byteLength, 12, "a buffer two items share is copied, not moved");
+    assert.equal(once.id, again.id);
+    const kept = text("kept");
+    await store.put(kept, meta, { transfer: false });
+    assert.equal(kept.byteLength, 4, "transfer: false copies");
+    await rejects(store.put(text("x"), meta, { transfer: "yes" }), "InvalidInput", "a string transfer");
+    await rejects(store.put(text("x"), meta, 5), "InvalidInput", "a number as options");
+    await rejects(store.putMany([], { transfer: 1 }), "InvalidInput", "a number transfer");
+  });
+
+  test(`${kind}: detached bytes reject InvalidInput, and a bad putMany item moves nothing`, async () => {
+    const { store } = await make();
+    const meta = { mediaType: "application/octet-stream" };
+    const gone = text("gone").buffer;
+    const goneView = new Uint8Array(gone, 1);
+    structuredClone(gone, { transfer: [gone] });
+    const error = await rejects(store.put(gone, meta), "InvalidInput");
+    assert.ok(error.message.includes("detached"), error.message);
+    await rejects(store.put(goneView, meta), "InvalidInput", "a view of a detached buffer");
+    const itemError = await rejects(store.putMany([{ bytes: text("fine"), meta }, { bytes: gone, meta }]), "InvalidInput");
+    assert.ok(itemError.message.includes("items[1]"), itemError.message);
+    await rejects(() => contentId(gone), "InvalidInput", "contentId of detached bytes");
+    const first = text("first item");
+    await rejects(store.putMany([{ bytes: first, meta }, { bytes: text("second"), meta: { mediaType: "bad" } }], { transfer: true }), "InvalidInput");
+    assert.equal(first.byteLength, 10, "nothing was moved");
+    assert.equal(await store.head(contentId(first)), undefined);
+    assert.equal((await store.put(text("still usable"), meta)).byteLen, 12);
+  });
+
   test(`${kind}: ArrayBuffer and Blob inputs`, async () => {
     const { store } = await make();
     const fromBuffer = await store.put(text("buffer").buffer, { mediaType: "application/octet-stream" });

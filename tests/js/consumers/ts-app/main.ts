@@ -17,6 +17,7 @@ import {
   type AttachmentStoreLike,
   type ErrorCode,
   type ManifestEntry,
+  type PutOptions,
   type ReclamationReport,
   type StoredAttachment,
 } from "web-attachments";
@@ -42,6 +43,9 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const session: SessionScopedAttachmentStore = store.session("conversation");
   const ref: AttachmentRef = await session.put(file, { mediaType: file.type, label: "upload" });
   const batch: AttachmentRef[] = await session.putMany([{ bytes: file, meta: { mediaType: "image/png" } }]);
+  const handOver: PutOptions = { transfer: true };
+  const moved: AttachmentRef = await store.put(await file.arrayBuffer(), { mediaType: "image/png" }, handOver);
+  await store.putMany([{ bytes: new Uint8Array(moved.byteLen), meta: { mediaType: "image/png" } }], { transfer: false });
   const ids: string[] = await session.commit();
   const stored: StoredAttachment = await store.get(ref.id);
   const bytes: Uint8Array = stored.bytes;
@@ -69,6 +73,8 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   await store.put(bytes, {});
   // @ts-expect-error bytes must be bytes
   await store.put("text", { mediaType: "text/plain" });
+  // @ts-expect-error transfer is a boolean
+  await store.put(bytes, { mediaType: "text/plain" }, { transfer: "yes" });
   // @ts-expect-error persistence is a closed union
   const p: "volatile" = store.persistence;
   // @ts-expect-error error codes are a closed union
