@@ -69,7 +69,7 @@ export interface ReclamationReport {
 /** IndexedDB stores are `"durable"`, memory stores `"ephemeral"`. */
 export type AttachmentStorePersistence = "durable" | "ephemeral";
 
-/** Bytes a store accepts. Blobs are hashed in chunks; bytes passed in are copied. */
+/** Bytes a store accepts. Bytes passed in are copied (or moved, with {@link PutOptions.transfer}). */
 export type AttachmentBytes = Uint8Array | ArrayBuffer | Blob;
 
 /** Options of `put` and `putMany`. */
@@ -77,9 +77,10 @@ export interface PutOptions {
   /**
    * Hand the buffers over instead of having them copied (like `postMessage`'s transfer list): an
    * `ArrayBuffer`, or a `Uint8Array` that fills its whole buffer, is moved into the store without
-   * a copy and left detached (length 0) for the caller. A view of part of a buffer, a shared
-   * buffer, or an engine without `ArrayBuffer.prototype.transferToFixedLength` falls back to the
-   * copy, leaving the caller's buffer as it was. Blobs are never copied anyway. Default `false`.
+   * a copy and left detached (length 0) for the caller. A view of part of a buffer, a buffer two
+   * items of one `putMany` share, a shared buffer, or an engine without
+   * `ArrayBuffer.prototype.transferToFixedLength` falls back to the copy, leaving the caller's
+   * buffer as it was. Blobs are read into a new buffer either way. Default `false`.
    */
   transfer?: boolean;
 }
