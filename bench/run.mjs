@@ -56,8 +56,8 @@ if (result.error) {
 }
 
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion, date: new Date().toISOString() };
-// References are not compared systems: the same-layout floor is reported apart, opt-in ones
-// only appear in the table of a filtered run.
+// References are not compared systems: the same-layout floor and the transfer puts are reported
+// apart, opt-in ones only appear in the table of a filtered run.
 const REFERENCE = "raw-indexeddb-same-layout";
 const TRANSFER = "web-attachments-transfer";
 const LABELS = {
