@@ -33,3 +33,17 @@ test("session put, commit, sweep and LLM resolution in a server runtime", async 
 test("bad input is a typed error in server runtimes too", async () => {
   await assert.rejects(new MemoryAttachmentStore().put("x", { mediaType: "text/plain" }), (error) => error.code === "InvalidInput");
 });
+
+test("{ transfer: true } moves a whole buffer where the runtime can, else copies; detached bytes reject", async () => {
+  const store = new MemoryAttachmentStore();
+  const canMove = typeof ArrayBuffer.prototype.transferToFixedLength === "function";
+  const bytes = new TextEncoder().encode("handed over");
+  const ref = await store.put(bytes, { mediaType: "text/plain" }, { transfer: true });
+  assert.equal(bytes.byteLength, canMove ? 0 : 11);
+  assert.equal(new TextDecoder().decode((await store.get(ref.id)).bytes), "handed over");
+  const gone = new Uint8Array([1, 2, 3]).buffer;
+  structuredClone(gone, { transfer: [gone] });
+  await assert.rejects(store.put(gone, { mediaType: "text/plain" }), (error) => error.code === "InvalidInput" && /detached/.test(error.message));
+  assert.throws(() => contentId(gone), (error) => error.code === "InvalidInput");
+  assert.equal((await store.put(new Uint8Array([9]), { mediaType: "text/plain" })).byteLen, 1, "still usable");
+});
