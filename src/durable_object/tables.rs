@@ -5,14 +5,13 @@
 //! manifest rows (so one prefix lists every row of an attachment).
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use wasm_bindgen::JsValue;
 
 use super::storage::Ops;
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
-use crate::records::{decode_stored, FromJs, ToJs};
+use crate::records::{decode_stored, ToJs};
 
 /// Bytes per stored chunk: well under the 2 MB value limit.
 pub(crate) const CHUNK_BYTES: u32 = 1 << 20;
@@ -50,19 +49,15 @@ impl Keys {
     }
 }
 
-fn decode<T: FromJs>(value: JsValue, what: &str) -> Result<T> {
-    decode_stored(&value, what)
-}
-
 pub(crate) async fn read_meta(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
     match ops.get(&keys.meta(id)).await? {
-        Some(value) => decode(value, "metadata").map(Some),
+        Some(value) => decode_stored(&value, "metadata").map(Some),
         None => Ok(None),
     }
 }
 
 pub(crate) async fn list_meta(ops: &Ops, keys: &Keys) -> Result<Vec<AttachmentMeta>> {
-    ops.list(&keys.metas()).await?.into_iter().map(|(_, value)| decode(value, "metadata")).collect()
+    ops.list(&keys.metas()).await?.into_iter().map(|(_, value)| decode_stored(&value, "metadata")).collect()
 }
 
 /// The bytes of `meta`, reassembled from their chunks into one fresh buffer.
@@ -106,16 +101,16 @@ pub(crate) async fn delete_attachment(ops: &Ops, keys: &Keys, id: &AttachmentId)
 }
 
 pub(crate) async fn rows_of(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-    ops.list(&keys.rows_of(id)).await?.into_iter().map(|(_, row)| decode(row, "manifest")).collect()
+    ops.list(&keys.rows_of(id)).await?.into_iter().map(|(_, row)| decode_stored(&row, "manifest")).collect()
 }
 
 pub(crate) async fn all_rows(ops: &Ops, keys: &Keys) -> Result<Vec<AttachmentManifestEntry>> {
-    ops.list(&keys.rows()).await?.into_iter().map(|(_, row)| decode(row, "manifest")).collect()
+    ops.list(&keys.rows()).await?.into_iter().map(|(_, row)| decode_stored(&row, "manifest")).collect()
 }
 
 pub(crate) async fn read_row(ops: &Ops, keys: &Keys, session_id: &str, id: &AttachmentId) -> Result<Option<AttachmentManifestEntry>> {
     match ops.get(&keys.row(id, session_id)).await? {
-        Some(row) => decode(row, "manifest").map(Some),
+        Some(row) => decode_stored(&row, "manifest").map(Some),
         None => Ok(None),
     }
 }

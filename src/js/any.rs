@@ -90,30 +90,13 @@ impl AnyStore {
                     .put_many_via(ids, async |inner, manifest, intents| Box::pin(inner.put_many_js_with_intents(manifest, intents, items)).await)
                     .await
             }
-            // One at a time: these backends have no multi-item write.
             #[cfg(feature = "durable-object")]
-            Self::DurableObject(store) => {
-                let mut written = Vec::with_capacity(items.len());
-                for (bytes, meta) in items {
-                    written.push(store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await?);
-                }
-                Ok(written)
-            }
+            Self::DurableObject(store) => one_by_one(items, async |(bytes, meta)| store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await).await,
+            // Already hashed while read in: no second hash, one copy into wasm.
             Self::Memory(store) => {
-                let mut written = Vec::with_capacity(items.len());
-                for (bytes, meta) in items {
-                    // Already hashed while read in: no second hash, one copy into wasm.
-                    written.push(store.put_hashed(bytes.id.clone(), u64::from(bytes.buffer.byte_length()), meta, || bytes.to_vec())?);
-                }
-                Ok(written)
+                one_by_one(items, async |(bytes, meta)| store.put_hashed(bytes.id.clone(), u64::from(bytes.buffer.byte_length()), meta, || bytes.to_vec())).await
             }
-            Self::Js(store) => {
-                let mut written = Vec::with_capacity(items.len());
-                for (bytes, meta) in items {
-                    written.push(store.put_view(&bytes.view(), &meta).await?);
-                }
-                Ok(written)
-            }
+            Self::Js(store) => one_by_one(items, async |(bytes, meta)| store.put_view(&bytes.view(), &meta).await).await,
         }
     }
 
@@ -125,11 +108,10 @@ impl AnyStore {
             Self::Session(session) => Box::pin(session.inner().put_many_js_with_intents(manifest, intents, items)).await,
             #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => {
-                let mut written = Vec::with_capacity(items.len());
-                for (intent, (bytes, meta)) in intents.iter().zip(items) {
-                    written.push(store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await?);
-                }
-                Ok(written)
+                one_by_one(intents.iter().zip(items), async |(intent, (bytes, meta))| {
+                    store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await
+                })
+                .await
             }
             Self::Memory(_) | Self::Js(_) => {
                 record_intents_in_steps(manifest, intents).await?;
@@ -278,6 +260,15 @@ impl AttachmentManifest for AnyManifest {
     fn colocation(&self) -> Option<String> {
         each_manifest!(self, m => m.colocation())
     }
+}
+
+/// Puts items one at a time, in order, for backends without a multi-item write.
+async fn one_by_one<T>(items: impl IntoIterator<Item = T>, mut put: impl AsyncFnMut(T) -> Result<AttachmentRef>) -> Result<Vec<AttachmentRef>> {
+    let mut written = Vec::new();
+    for item in items {
+        written.push(put(item).await?);
+    }
+    Ok(written)
 }
 
 fn buffer_puts(items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Vec<BufferPut> {
