@@ -60,10 +60,14 @@ const rawIndexedDb = {
 };
 
 /**
- * Raw IndexedDB doing what web-attachments' contract asks of it: a defensive copy of the caller's
- * bytes, and metadata in a record of its own (so `head` reads no bytes) written in the same
+ * Raw IndexedDB doing what web-attachments' contract asks of it, in its layout: a defensive copy of
+ * the caller's bytes; metadata in a record of its own (so `head` reads no bytes), and bytes up to
+ * 64 KiB stored with a copy of it (so a small get is one request); both written in one
  * transaction. Not a competitor: the floor for that layout, reported apart (`layoutFloor`).
  */
+const SMALL = 65536;
+const bytesRecord = (meta, copy) => (copy.length <= SMALL ? { ...meta, bytes: copy.buffer } : copy.buffer);
+
 const rawSameLayout = {
   name: "raw-indexeddb-same-layout",
   reference: true,
@@ -76,26 +80,24 @@ const rawSameLayout = {
     return request(open);
   },
   async put(db, bytes) {
-    const copy = bytes.slice();
-    const id = await subtleId(copy);
-    const tx = db.transaction(["bytes", "meta"], "readwrite");
-    tx.objectStore("bytes").put(copy.buffer, id);
-    tx.objectStore("meta").put({ id, mediaType: META.mediaType, byteLen: copy.length });
-    await done(tx);
+    const [id] = await rawSameLayout.putBatch(db, [bytes]);
     return id;
   },
   async get(db, id) {
     const tx = db.transaction(["bytes", "meta"]);
-    const [bytes] = await Promise.all([request(tx.objectStore("bytes").get(id)), request(tx.objectStore("meta").get(id))]);
-    return new Uint8Array(bytes);
+    const value = await request(tx.objectStore("bytes").get(id));
+    if (!(value instanceof ArrayBuffer)) return new Uint8Array(value.bytes);
+    await request(tx.objectStore("meta").get(id));
+    return new Uint8Array(value);
   },
   async putBatch(db, list) {
     const copies = list.map((bytes) => bytes.slice());
     const ids = await Promise.all(copies.map(subtleId));
     const tx = db.transaction(["bytes", "meta"], "readwrite");
     copies.forEach((copy, i) => {
-      tx.objectStore("bytes").put(copy.buffer, ids[i]);
-      tx.objectStore("meta").put({ id: ids[i], mediaType: META.mediaType, byteLen: copy.length });
+      const meta = { id: ids[i], mediaType: META.mediaType, byteLen: copy.length };
+      tx.objectStore("bytes").put(bytesRecord(meta, copy), ids[i]);
+      tx.objectStore("meta").put(meta);
     });
     await done(tx);
     return ids;
@@ -326,4 +328,52 @@ const rawOneStore = {
   close: (db) => db.close(),
 };
 
-export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb, rawSameLayout, webAttachmentsTransfer, rawOneRecord, rawOneStore];
+/**
+ * Raw IndexedDB with the metadata in the key: one store, key `[id, mediaType, byteLen]`, value the
+ * bytes. `head` would be `getKey` and `list` `getAllKeys` (no bytes read); a get is one cursor.
+ * A layout this library could choose; measured to show what it would buy. Opt-in.
+ */
+const rawMetaInKey = {
+  name: "raw-indexeddb-meta-in-key",
+  reference: true,
+  optIn: true,
+  async open(name) {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("a");
+    return request(open);
+  },
+  async put(db, bytes) {
+    const copy = bytes.slice();
+    const id = await subtleId(copy);
+    const tx = db.transaction("a", "readwrite");
+    tx.objectStore("a").put(copy.buffer, [id, META.mediaType, copy.length]);
+    await done(tx);
+    return id;
+  },
+  async get(db, id) {
+    // Faster than one cursor over the range (measured: 0.73x against 0.65x raw at 1 KiB).
+    const s = db.transaction("a").objectStore("a");
+    const range = IDBKeyRange.bound([id], [id, []]);
+    const [bytes, key] = await Promise.all([request(s.get(range)), request(s.getKey(range))]);
+    void key[1];
+    return new Uint8Array(bytes);
+  },
+  async putBatch(db, list) {
+    const copies = list.map((bytes) => bytes.slice());
+    const ids = await Promise.all(copies.map(subtleId));
+    const tx = db.transaction("a", "readwrite");
+    const s = tx.objectStore("a");
+    copies.forEach((copy, i) => s.put(copy.buffer, [ids[i], META.mediaType, copy.length]));
+    await done(tx);
+    return ids;
+  },
+  async removeMany(db, ids) {
+    const tx = db.transaction("a", "readwrite");
+    const s = tx.objectStore("a");
+    for (const id of ids) s.delete(IDBKeyRange.bound([id], [id, []]));
+    await done(tx);
+  },
+  close: (db) => db.close(),
+};
+
+export const SYSTEMS = [webAttachments, rawIndexedDb, idbKeyval, dexie, blockstoreIdb, rawSameLayout, webAttachmentsTransfer, rawOneRecord, rawOneStore, rawMetaInKey];

@@ -217,21 +217,60 @@ async fn delete_database_succeeds_while_our_connection_is_open() {
     assert!(fresh.list().await.unwrap().is_empty());
 }
 
+/// The value stored under `id` in `store`, read with a plain connection.
+async fn raw_get(db: &IdbDatabase, store: &str, id: &str) -> JsValue {
+    let tx = db.transaction_with_str(store).unwrap();
+    settle(&tx.object_store(store).unwrap().get(&id.into()).unwrap()).await.unwrap()
+}
+
 #[wasm_bindgen_test]
 async fn bytes_are_stored_as_exact_length_array_buffers() {
     let name = unique("layout");
     let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
-    let reference = store.put(&[7u8; 1000], meta("application/octet-stream")).await.unwrap();
+    let small = store.put(&[7u8; 1000], meta("application/octet-stream")).await.unwrap();
+    let large = store.put(&[8u8; 70_000], meta("application/octet-stream")).await.unwrap();
     store.close();
     let db = raw_open(&name, SCHEMA_VERSION).await;
-    let tx = db.transaction_with_str("bytes").unwrap();
-    let value = settle(&tx.object_store("bytes").unwrap().get(&reference.id.as_str().into()).unwrap()).await.unwrap();
-    let buffer: ArrayBuffer = value.dyn_into().expect("an ArrayBuffer, not a view or Blob");
+    // Small bytes: the metadata row plus the bytes, so a get reads one record.
+    let record = raw_get(&db, "bytes", small.id.as_str()).await;
+    assert_eq!(Reflect::get(&record, &"id".into()).unwrap(), small.id.as_str());
+    assert_eq!(Reflect::get(&record, &"byteLen".into()).unwrap(), 1000);
+    let buffer: ArrayBuffer = Reflect::get(&record, &"bytes".into()).unwrap().dyn_into().expect("an ArrayBuffer, not a view or Blob");
     assert_eq!(buffer.byte_length(), 1000);
-    let tx = db.transaction_with_str("meta").unwrap();
-    let row = settle(&tx.object_store("meta").unwrap().get(&reference.id.as_str().into()).unwrap()).await.unwrap();
+    let buffer: ArrayBuffer = raw_get(&db, "bytes", large.id.as_str()).await.dyn_into().expect("large bytes are a bare ArrayBuffer");
+    assert_eq!(buffer.byte_length(), 70_000);
+    let row = raw_get(&db, "meta", small.id.as_str()).await;
     assert_eq!(Reflect::get(&row, &"mediaType".into()).unwrap(), "application/octet-stream");
     assert!(!Reflect::has(&row, &"label".into()).unwrap(), "absent fields are absent, not null");
+    assert!(!Reflect::has(&row, &"bytes".into()).unwrap(), "the metadata row holds no bytes");
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn small_bytes_written_by_schema_version_1_still_read_and_are_rewritten_by_a_put() {
+    let name = unique("v1-records");
+    IndexedDbAttachmentStore::open(&name).await.unwrap().close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    let id = content_id(b"version 1");
+    raw_put(&db, "bytes", &Uint8Array::from(&b"version 1"[..]).buffer(), Some(id.as_str())).await;
+    let row = js_sys::Object::new();
+    Reflect::set(&row, &"id".into(), &id.as_str().into()).unwrap();
+    Reflect::set(&row, &"mediaType".into(), &"text/plain".into()).unwrap();
+    Reflect::set(&row, &"byteLen".into(), &9.into()).unwrap();
+    raw_put(&db, "meta", &row, None).await;
+    db.close();
+
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let read = store.get(&id).await.unwrap();
+    assert_eq!((read.bytes.as_slice(), read.meta.media_type.as_str()), (&b"version 1"[..], "text/plain"));
+    let mut relabelled = meta("text/markdown");
+    relabelled.label = Some("again".into());
+    store.put(b"version 1", relabelled).await.unwrap();
+    let read = store.get(&id).await.unwrap();
+    assert_eq!((read.meta.media_type.as_str(), read.meta.label.as_deref()), ("text/markdown", Some("again")));
+    store.close();
+    let db = raw_open(&name, SCHEMA_VERSION).await;
+    assert!(!raw_get(&db, "bytes", id.as_str()).await.is_instance_of::<ArrayBuffer>(), "rewritten with its metadata");
     db.close();
 }
 

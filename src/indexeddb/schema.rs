@@ -8,6 +8,12 @@
 //! - `manifest`: key path `[sessionId, attachmentId]`, with indexes `byAttachment`
 //!   (`attachmentId`) and `byIntentAt` (`intentAtEpochMs`).
 //!
+//! Version 2 (same stores): bytes up to 64 KiB are stored as their metadata row plus a `bytes`
+//! property holding the `ArrayBuffer`, so a small get reads one record. Larger bytes stay bare
+//! `ArrayBuffer`s. Nothing is moved on upgrade: a bare small `ArrayBuffer` (written by version 1)
+//! still reads, with its metadata from `meta`, and the next put of that content rewrites it. The
+//! version is bumped so a version-1 build refuses these records instead of misreading them.
+//!
 //! To change the layout: bump [`VERSION`] and add a step to [`upgrade`] that brings version N-1 to
 //! N. A fresh database runs every step in order; an existing one runs only the missing ones.
 
@@ -17,7 +23,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTran
 use super::idb::array_of;
 
 /// The schema version this library writes.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// Object store of attachment bytes.
 pub(crate) const BYTES: &str = "bytes";
@@ -45,5 +51,6 @@ pub(crate) fn upgrade(db: &IdbDatabase, _tx: &IdbTransaction, old_version: u32) 
         rows.create_index_with_str_and_optional_parameters(BY_ATTACHMENT, "attachmentId", &non_unique)?;
         rows.create_index_with_str_and_optional_parameters(BY_INTENT_AT, "intentAtEpochMs", &non_unique)?;
     }
+    // Version 2 changed what new small records look like, not the stores: nothing to do.
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Typed reads and writes of the three object stores inside one transaction. Store and manifest
 //! both build on these, so the one-transaction fast paths reuse exactly the same row handling.
 
-use js_sys::{Array, ArrayBuffer, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
+use wasm_bindgen::{intern, JsCast, JsValue};
 
 use super::idb::{array_of, between, between_keys, Request, Tx};
 use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST};
@@ -10,7 +10,7 @@ use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
-use crate::records::{decode_stored, decode_stored_rows, ToJs};
+use crate::records::{decode_stored, decode_stored_rows, field, ToJs};
 
 fn id_key(id: &AttachmentId) -> JsValue {
     JsValue::from_str(id.as_str())
@@ -147,13 +147,17 @@ pub(crate) fn delete_attachments_in(tx: &Tx, stretch: &IdStretch) -> Result<()> 
 /// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`. The buffer is the engine's
 /// fresh copy (or, for chunked bytes, a fresh concatenation), so it can be handed to a caller.
 pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Option<AttachmentMeta>, Option<ArrayBuffer>)> {
-    let first_chunk = tx.store(BYTES)?.get(&id_key(id));
-    let meta = read_meta(tx, id).await?;
-    let first = first_chunk.await?;
+    let first = tx.store(BYTES)?.get(&id_key(id)).await?;
     if first.is_undefined() {
-        return Ok((meta, None));
+        return Ok((None, None));
     }
-    let first = buffer_from_js(first)?;
+    if !first.is_instance_of::<ArrayBuffer>() {
+        // Small bytes carry their metadata (see `write_attachment`): one request was enough.
+        let bytes = buffer_from_js(field(&first, SMALL_BYTES_FIELD)?)?;
+        return Ok((Some(decode_stored(&first, "metadata")?), Some(bytes)));
+    }
+    let first: ArrayBuffer = first.unchecked_into();
+    let meta = read_meta(tx, id).await?;
     let chunked = meta.as_ref().is_some_and(|meta| meta.byte_len > u64::from(first.byte_length()));
     let (true, Some(meta)) = (chunked, meta.clone()) else {
         return Ok((meta, Some(first)));
@@ -183,18 +187,29 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
 }
 
 /// Up to this size bytes are simply (re)written: cheaper than skipping a rewrite, because a
-/// transaction without a tolerated failure can be committed at once (see `Database::run`).
+/// transaction without a tolerated failure can be committed at once (see `Database::run`). They
+/// are stored with a copy of their metadata, so a small get reads one record instead of two.
 const REWRITE_UP_TO: u32 = 64 * 1024;
 
+/// The property holding the bytes in a small attachment's record (its other properties are the
+/// metadata row's).
+const SMALL_BYTES_FIELD: &str = "bytes";
+
 /// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds): small ones
-/// always, larger ones unless that content is already stored (same id, same bytes). Issues its
-/// writes without waiting: the transaction's `complete` (or `abort`) reports them.
+/// always, with their metadata, larger ones unless that content is already stored (same id, same
+/// bytes). Issues its writes without waiting: the transaction's `complete` (or `abort`) reports
+/// them.
 pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
+    let row = meta.to_js();
+    tx.store(META)?.put(&row, None)?;
     let store = tx.store(BYTES)?;
     if bytes.byte_length() <= REWRITE_UP_TO {
-        store.put(bytes, Some(&id_key(&meta.id)))?;
+        // `put` cloned the row when called: adding the bytes now changes only the bytes' record.
+        // Both records are rewritten together by every put, so the copy cannot go stale.
+        Reflect::set(&row, &intern(SMALL_BYTES_FIELD).into(), bytes).map_err(|_| AttachmentStoreError::backend("building the bytes record failed"))?;
+        store.put(&row, Some(&id_key(&meta.id)))
     } else if bytes.byte_length() <= CHUNK_BYTES {
-        store.add_unless_present(bytes, &id_key(&meta.id))?;
+        store.add_unless_present(bytes, &id_key(&meta.id))
     } else {
         let mut index = 0;
         let mut offset = 0;
@@ -205,8 +220,8 @@ pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuff
             index += 1;
             offset = end;
         }
+        Ok(())
     }
-    tx.store(META)?.put(&meta.to_js(), None)
 }
 
 /// Deletes the bytes and metadata of `id`. With its length known (`byte_len`) and too small to be
