@@ -1,9 +1,10 @@
 //! The database layout and how to reach it from any earlier version.
 //!
 //! Version 1:
-//! - `bytes`: out-of-line key = attachment id, value = an exact-length `ArrayBuffer`; bytes over
-//!   32 MiB are split (engines cap one value, Chromium near 127 MiB): the first chunk under `<id>`,
-//!   the rest under `<id>#000001`, `<id>#000002`, ...
+//! - `bytes`: out-of-line key = attachment id, value = an exact-length `ArrayBuffer` (from
+//!   version 2, bytes up to 64 KiB: see below); bytes over 32 MiB are split (engines cap one
+//!   value, Chromium near 127 MiB): the first chunk under `<id>`, the rest under `<id>#000001`,
+//!   `<id>#000002`, ...
 //! - `meta`: key path `id`, value = the attachment's metadata (camelCase, as JavaScript sees it).
 //! - `manifest`: key path `[sessionId, attachmentId]`, with indexes `byAttachment`
 //!   (`attachmentId`) and `byIntentAt` (`intentAtEpochMs`).

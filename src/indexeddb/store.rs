@@ -111,9 +111,9 @@ impl IndexedDbAttachmentStore {
     /// Metadata and bytes, the bytes as the engine's fresh `ArrayBuffer` (no copy into wasm).
     pub(crate) async fn get_buffer(&self, id: &AttachmentId) -> Result<(AttachmentMeta, ArrayBuffer)> {
         match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id).await).await? {
-            (Some(meta), Some(bytes)) => Ok((meta, bytes)),
-            (None, Some(_)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
-            (_, None) => Err(AttachmentStoreError::not_found(id)),
+            Some((Some(meta), bytes)) => Ok((meta, bytes)),
+            Some((None, _)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
+            None => Err(AttachmentStoreError::not_found(id)),
         }
     }
 }

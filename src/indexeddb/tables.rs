@@ -144,23 +144,25 @@ pub(crate) fn delete_attachments_in(tx: &Tx, stretch: &IdStretch) -> Result<()> 
     tx.store(META)?.delete(&stretch.ids)
 }
 
-/// Metadata and bytes of `id`, read in parallel: `(meta, bytes)`. The buffer is the engine's
-/// fresh copy (or, for chunked bytes, a fresh concatenation), so it can be handed to a caller.
-pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Option<AttachmentMeta>, Option<ArrayBuffer>)> {
+/// The bytes of `id` with its metadata (`None` if no metadata is stored), or `None` if no bytes
+/// are. The buffer is the engine's fresh copy (or, for chunked bytes, a fresh concatenation), so
+/// it can be handed to a caller. Small bytes take one request; larger ones then read their
+/// metadata (a round trip that is lost in the time their bytes take).
+pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<Option<(Option<AttachmentMeta>, ArrayBuffer)>> {
     let first = tx.store(BYTES)?.get(&id_key(id)).await?;
     if first.is_undefined() {
-        return Ok((None, None));
+        return Ok(None);
     }
     if !first.is_instance_of::<ArrayBuffer>() {
         // Small bytes carry their metadata (see `write_attachment`): one request was enough.
         let bytes = buffer_from_js(field(&first, SMALL_BYTES_FIELD)?)?;
-        return Ok((Some(decode_stored(&first, "metadata")?), Some(bytes)));
+        return Ok(Some((Some(decode_stored(&first, "metadata")?), bytes)));
     }
     let first: ArrayBuffer = first.unchecked_into();
     let meta = read_meta(tx, id).await?;
     let chunked = meta.as_ref().is_some_and(|meta| meta.byte_len > u64::from(first.byte_length()));
     let (true, Some(meta)) = (chunked, meta.clone()) else {
-        return Ok((meta, Some(first)));
+        return Ok(Some((meta, first)));
     };
     // Chunked: read every chunk in one request and join them.
     let chunks: Array = tx.store(BYTES)?.get_all_in(&all_chunks(id)?).await?.unchecked_into();
@@ -178,7 +180,7 @@ pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<(Optio
     if offset != length {
         return Err(AttachmentStoreError::backend(format!("attachment {id} is missing chunks")));
     }
-    Ok((Some(meta), Some(joined.buffer())))
+    Ok(Some((Some(meta), joined.buffer())))
 }
 
 /// Every attachment's metadata, ordered by id.
