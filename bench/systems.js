@@ -41,9 +41,9 @@ const rawIndexedDb = {
     await done(tx);
     return id;
   },
-  async get(db, id) {
-    return new Uint8Array(await request(db.transaction("blobs").objectStore("blobs").get(id)));
-  },
+  // The stored value is the caller's Uint8Array, cloned: returned as it comes (wrapping it in a
+  // new Uint8Array would copy the bytes, which no other system does).
+  get: (db, id) => request(db.transaction("blobs").objectStore("blobs").get(id)),
   async putBatch(db, list) {
     const ids = await Promise.all(list.map(subtleId));
     const tx = db.transaction("blobs", "readwrite");
@@ -62,11 +62,11 @@ const rawIndexedDb = {
 /**
  * Raw IndexedDB doing what web-attachments' contract asks of it, in its layout: a defensive copy of
  * the caller's bytes; metadata in a record of its own (so `head` reads no bytes), and bytes up to
- * 64 KiB stored with a copy of it (so a small get is one request); both written in one
- * transaction. Not a competitor: the floor for that layout, reported apart (`layoutFloor`).
+ * 64 KiB stored with a copy of it (so a small get is one request; a larger one reads the metadata
+ * next); both written in one transaction. Not a competitor: the floor for that layout, reported
+ * apart (`layoutFloor`).
  */
-const SMALL = 65536;
-const bytesRecord = (meta, copy) => (copy.length <= SMALL ? { ...meta, bytes: copy.buffer } : copy.buffer);
+const SMALL = 64 * 1024;
 
 const rawSameLayout = {
   name: "raw-indexeddb-same-layout",
@@ -96,7 +96,7 @@ const rawSameLayout = {
     const tx = db.transaction(["bytes", "meta"], "readwrite");
     copies.forEach((copy, i) => {
       const meta = { id: ids[i], mediaType: META.mediaType, byteLen: copy.length };
-      tx.objectStore("bytes").put(bytesRecord(meta, copy), ids[i]);
+      tx.objectStore("bytes").put(copy.length <= SMALL ? { ...meta, bytes: copy.buffer } : copy.buffer, ids[i]);
       tx.objectStore("meta").put(meta);
     });
     await done(tx);
