@@ -244,6 +244,13 @@ async fn bytes_are_stored_as_exact_length_array_buffers() {
     assert!(!Reflect::has(&row, &"label".into()).unwrap(), "absent fields are absent, not null");
     assert!(!Reflect::has(&row, &"bytes".into()).unwrap(), "the metadata row holds no bytes");
     db.close();
+    // Bare bytes read with their metadata row: after it (a fresh connection does not know them to
+    // be bare yet), then alongside (it does now).
+    let store = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    for _ in 0..2 {
+        let read = store.get(&large.id).await.unwrap();
+        assert_eq!((read.bytes.len(), read.meta), (70_000, large.clone()));
+    }
 }
 
 #[wasm_bindgen_test]

@@ -1,3 +1,4 @@
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -27,13 +28,50 @@ pub const DEFAULT_DATABASE_NAME: &str = "web-attachments";
 #[derive(Clone)]
 pub struct IndexedDbAttachmentStore {
     db: Rc<Database>,
+    bare: Rc<BareIds>,
+}
+
+/// Ids this connection has seen stored bare (over 64 KiB, see [`tables::stored_with_meta`]): a get
+/// of one reads its metadata alongside its bytes instead of after them (a round trip, 8% of a
+/// 1 MiB get). An id names its bytes, so whether they are bare never changes and nothing needs
+/// invalidating. Only a hint: ids are kept as their first 64 bits (sorted), and a false match
+/// merely reads a metadata row that is not needed.
+#[derive(Default)]
+struct BareIds(RefCell<Vec<u64>>);
+
+impl BareIds {
+    /// 64 KiB of hints; past that the set starts over.
+    const LIMIT: usize = 8192;
+
+    fn key(id: &AttachmentId) -> u64 {
+        u64::from_str_radix(&id.as_str()[..16], 16).unwrap_or_default()
+    }
+
+    fn contains(&self, id: &AttachmentId) -> bool {
+        self.0.borrow().binary_search(&Self::key(id)).is_ok()
+    }
+
+    fn remember(&self, id: &AttachmentId, byte_len: u32) {
+        if tables::stored_with_meta(byte_len) {
+            return;
+        }
+        let mut keys = self.0.borrow_mut();
+        if let Err(at) = keys.binary_search(&Self::key(id)) {
+            if keys.len() >= Self::LIMIT {
+                keys.clear();
+                keys.push(Self::key(id));
+            } else {
+                keys.insert(at, Self::key(id));
+            }
+        }
+    }
 }
 
 impl IndexedDbAttachmentStore {
     /// Opens (creating or upgrading) database `name`. Works in windows and workers.
     pub async fn open(name: &str) -> Result<Self> {
         let db = Database::open(name, schema::VERSION, schema::upgrade).await?;
-        Ok(Self { db })
+        Ok(Self { db, bare: Rc::default() })
     }
 
     /// The database's name.
@@ -99,6 +137,9 @@ impl IndexedDbAttachmentStore {
                 written.iter().try_for_each(|(reference, bytes)| tables::write_attachment(tx, reference, bytes))
             })
             .await?;
+        for (reference, bytes) in &written {
+            self.bare.remember(&reference.id, bytes.byte_length());
+        }
         Ok(written.into_iter().map(|(reference, _)| reference).collect())
     }
 
@@ -110,8 +151,12 @@ impl IndexedDbAttachmentStore {
 
     /// Metadata and bytes, the bytes as the engine's fresh `ArrayBuffer` (no copy into wasm).
     pub(crate) async fn get_buffer(&self, id: &AttachmentId) -> Result<(AttachmentMeta, ArrayBuffer)> {
-        match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id).await).await? {
-            Some((Some(meta), bytes)) => Ok((meta, bytes)),
+        let known_bare = self.bare.contains(id);
+        match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id, known_bare).await).await? {
+            Some((Some(meta), bytes)) => {
+                self.bare.remember(id, bytes.byte_length());
+                Ok((meta, bytes))
+            }
             Some((None, _)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
             None => Err(AttachmentStoreError::not_found(id)),
         }
@@ -349,5 +394,30 @@ impl BufferPut {
     /// Bytes from Rust: hashed here and copied out of wasm memory once.
     fn copy_of(bytes: &[u8], meta: AttachmentCreateMeta) -> Self {
         Self { id: content_id(bytes), bytes: tables::bytes_to_buffer(bytes), meta }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::BareIds;
+    use crate::core::id::content_id;
+
+    #[wasm_bindgen_test]
+    fn bare_ids_remember_only_bare_lengths_and_start_over_when_full() {
+        let hints = BareIds::default();
+        let ids: Vec<_> = (0..=BareIds::LIMIT as u32).map(|i| content_id(&i.to_le_bytes())).collect();
+        hints.remember(&ids[0], 64 * 1024);
+        assert!(!hints.contains(&ids[0]), "64 KiB is stored with its metadata");
+        for id in &ids[..BareIds::LIMIT] {
+            hints.remember(id, 64 * 1024 + 1);
+            hints.remember(id, 64 * 1024 + 1);
+        }
+        assert!(ids[..BareIds::LIMIT].iter().all(|id| hints.contains(id)));
+        assert_eq!(hints.0.borrow().len(), BareIds::LIMIT, "each remembered once");
+        assert!(!hints.contains(&ids[BareIds::LIMIT]));
+        hints.remember(&ids[BareIds::LIMIT], 1 << 20);
+        assert!(hints.contains(&ids[BareIds::LIMIT]) && !hints.contains(&ids[0]), "full: started over");
     }
 }

@@ -146,10 +146,13 @@ pub(crate) fn delete_attachments_in(tx: &Tx, stretch: &IdStretch) -> Result<()> 
 
 /// The bytes of `id` with its metadata (`None` if no metadata is stored), or `None` if no bytes
 /// are. The buffer is the engine's fresh copy (or, for chunked bytes, a fresh concatenation), so
-/// it can be handed to a caller. Small bytes take one request; larger ones then read their
-/// metadata (a round trip that is lost in the time their bytes take).
-pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<Option<(Option<AttachmentMeta>, ArrayBuffer)>> {
-    let first = tx.store(BYTES)?.get(&id_key(id)).await?;
+/// it can be handed to a caller. Bytes stored with their metadata take one request; bare ones
+/// (see [`stored_with_meta`]) need the metadata row too, read alongside when the caller knows
+/// them to be bare (`known_bare`), else next.
+pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId, known_bare: bool) -> Result<Option<(Option<AttachmentMeta>, ArrayBuffer)>> {
+    let first = tx.store(BYTES)?.get(&id_key(id));
+    let meta = known_bare.then(|| request_meta(tx, id)).transpose()?;
+    let first = first.await?;
     if first.is_undefined() {
         return Ok(None);
     }
@@ -159,7 +162,10 @@ pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId) -> Result<Option
         return Ok(Some((Some(decode_stored(&first, "metadata")?), bytes)));
     }
     let first: ArrayBuffer = first.unchecked_into();
-    let meta = read_meta(tx, id).await?;
+    let meta = decode_meta(match meta {
+        Some(request) => request.await?,
+        None => request_meta(tx, id)?.await?,
+    })?;
     let chunked = meta.as_ref().is_some_and(|meta| meta.byte_len > u64::from(first.byte_length()));
     let (true, Some(meta)) = (chunked, meta.clone()) else {
         return Ok(Some((meta, first)));
@@ -193,6 +199,12 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
 /// are stored with a copy of their metadata, so a small get reads one record instead of two.
 const REWRITE_UP_TO: u32 = 64 * 1024;
 
+/// Whether bytes of this length are stored with a copy of their metadata (schema version 2); longer
+/// ones are stored bare. A fact about a content id that never changes, so callers may remember it.
+pub(crate) fn stored_with_meta(byte_len: u32) -> bool {
+    byte_len <= REWRITE_UP_TO
+}
+
 /// The property holding the bytes in a small attachment's record (its other properties are the
 /// metadata row's).
 const SMALL_BYTES_FIELD: &str = "bytes";
@@ -205,7 +217,7 @@ pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuff
     let row = meta.to_js();
     tx.store(META)?.put(&row, None)?;
     let store = tx.store(BYTES)?;
-    if bytes.byte_length() <= REWRITE_UP_TO {
+    if stored_with_meta(bytes.byte_length()) {
         // `put` cloned the row when called: adding the bytes now changes only the bytes' record.
         // Both records are rewritten together by every put, so the copy cannot go stale.
         Reflect::set(&row, &intern(SMALL_BYTES_FIELD).into(), bytes).map_err(|_| AttachmentStoreError::backend("building the bytes record failed"))?;
