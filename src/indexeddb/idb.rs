@@ -105,9 +105,12 @@ impl EventFuture {
         let shared = Rc::clone(&state);
         let listener = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             if let Some(outcome) = settle(&event) {
-                let mut state = shared.borrow_mut();
-                state.outcome.get_or_insert(outcome);
-                if let Some(waker) = state.waker.take() {
+                let waker = {
+                    let mut state = shared.borrow_mut();
+                    state.outcome.get_or_insert(outcome);
+                    state.waker.take()
+                };
+                if let Some(waker) = waker {
                     waker.wake();
                 }
             }

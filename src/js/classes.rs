@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::any::{AnyManifest, AnyStore, JsSession, ManifestHandle, StoreHandle};
 use super::convert::{self, BytesArg, JsBytes, Transfer};
@@ -18,13 +17,14 @@ use crate::records::{to_array, FromJs, ToJs};
 use crate::{AttachmentCreateMeta, AttachmentIntent, AttachmentManifest, AttachmentStore};
 
 /// Runs `future` as a promise whose rejections are `AttachmentStoreError`s. Boxed on purpose:
-/// one `future_to_promise` for every method instead of one copy each keeps the wasm small.
+/// one instance of the task machinery for every method instead of one copy each keeps the wasm
+/// small.
 pub(crate) fn promise(future: impl Future<Output = Result<JsValue>> + 'static) -> Promise {
     settle_boxed(Box::pin(future))
 }
 
 fn settle_boxed(future: std::pin::Pin<Box<dyn Future<Output = Result<JsValue>>>>) -> Promise {
-    future_to_promise(async move { future.await.map_err(error::to_js) })
+    super::task::spawn(Box::pin(async move { future.await.map_err(error::to_js) }))
 }
 
 /// A synchronous result whose error is thrown as an `AttachmentStoreError`.

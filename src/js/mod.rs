@@ -11,5 +11,6 @@ mod convert;
 mod error;
 mod foreign;
 mod functions;
+mod task;
 #[cfg(all(feature = "testing", feature = "durable-object"))]
 mod testing;

@@ -482,6 +482,41 @@ test("reclaimOrphanedAttachments: an aborted signal stops the sweep with the rea
   await rejects(reclaimOrphanedAttachments({}, store, 1), "InvalidInput");
 });
 
+test("calls back into the library from inside its own calls work (a JavaScript store, a sweep's onProgress)", async () => {
+  // A store and a manifest whose methods call the library synchronously, while it is running.
+  const memory = new MemoryAttachmentStore();
+  const nested = [];
+  class CallingStore extends MapStore {
+    put(bytes, meta) {
+      nested.push(memory.put(bytes, meta), memory.head(contentId(bytes)), memory.list());
+      return super.put(bytes, meta);
+    }
+  }
+  const store = new CallingStore();
+  const manifest = new MapManifest();
+  const session = new SessionScopedAttachmentStore(store, manifest, "s");
+  const ref = await session.put(text("called back"), { mediaType: "text/plain" });
+  const [put, head, list] = await Promise.all(nested);
+  assert.equal(put.id, ref.id);
+  assert.ok(head === undefined || head.id === ref.id);
+  assert.ok(Array.isArray(list));
+  assert.deepEqual((await memory.get(ref.id)).bytes, text("called back"));
+  // A sweep whose progress callback reads and writes the very store being swept.
+  for (const make of [kinds.indexeddb, kinds.memory]) {
+    const { store, manifest } = await make();
+    const ids = await seedSweep(store, manifest);
+    const during = [];
+    const report = await reclaimOrphanedAttachments(manifest, store, 2000, {
+      onProgress: (done) => during.push(store.head(ids.committed), store.put(text(`progress ${done}`), { mediaType: "text/plain" }), store.list()),
+    });
+    assert.equal(report.deletedCount, 1);
+    const settled = await Promise.all(during);
+    assert.ok(settled.length >= 6 && settled.every((value) => value !== undefined), "every nested call settled");
+    await rejects(store.get(ids.orphan), "NotFound");
+    assert.ok(await store.head(ids.committed), "committed kept");
+  }
+});
+
 test("resolveLlmRequestAttachments fills references and leaves the rest; a failure changes nothing", async () => {
   const { store } = await kinds.indexeddb();
   const image = await store.put(text("png bytes"), { mediaType: "image/png" });
