@@ -57,6 +57,12 @@ pub mod testing;
 #[cfg(all(feature = "js", target_arch = "wasm32"))]
 mod js;
 
+// The JavaScript layer's executor, also compiled on its own for its unit tests: the `js` feature's
+// bindings import the npm package's JavaScript, which the wasm test runner does not serve.
+#[cfg(all(test, target_arch = "wasm32", not(feature = "js")))]
+#[path = "js/task.rs"]
+mod js_task;
+
 pub use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 pub use crate::core::id::{content_id, AttachmentId, ContentHasher};
 pub use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};

@@ -5,7 +5,9 @@
 //!
 //! Never two polls at once: a call or wake that arrives while a task is being polled (JavaScript
 //! called from inside a poll calling back into this module, or a task waking itself) is polled
-//! from a microtask instead, so no `RefCell` or lock is ever re-entered.
+//! from a microtask instead, so no `RefCell` or lock is ever re-entered. As with
+//! `wasm-bindgen-futures`, a task whose poll a JavaScript exception unwinds never settles (the
+//! bindings catch what can throw, so that is a bug); the others keep running.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -65,26 +67,70 @@ pub(crate) fn spawn(future: Boxed) -> Promise {
 
 /// Polls `task` now, or from a microtask if a poll is under way.
 fn poll_soon(task: Rc<Task>) {
-    if POLLING.with(|polling| polling.replace(true)) {
-        queue_microtask(Closure::once_into_js(move || poll_soon(task)).unchecked_ref());
+    if POLLING.with(Cell::get) {
+        let later = Closure::once_into_js(move || {
+            // A microtask never runs inside a poll, so a flag still set now is stale: left by a
+            // JavaScript exception that unwound a poll (no Rust code runs on that path).
+            POLLING.with(|polling| polling.set(false));
+            poll_soon(task);
+        });
+        queue_microtask(later.unchecked_ref());
         return;
     }
+    POLLING.with(|polling| polling.set(true));
     poll(&task);
     POLLING.with(|polling| polling.set(false));
 }
 
 fn poll(task: &Task) {
     let waker = Waker::from(Arc::new(TaskWaker(task.id)));
-    let outcome = match task.future.borrow_mut().as_mut().map(|future| future.as_mut().poll(&mut Context::from_waker(&waker))) {
+    // Already borrowed only if a JavaScript exception unwound an earlier poll of this task: it
+    // can never finish, and polling it again must not trap the module.
+    let Ok(mut future) = task.future.try_borrow_mut() else { return };
+    let outcome = match future.as_mut().map(|future| future.as_mut().poll(&mut Context::from_waker(&waker))) {
         Some(Poll::Ready(outcome)) => outcome,
         Some(Poll::Pending) | None => return,
     };
-    task.future.borrow_mut().take();
+    *future = None;
+    drop(future);
     PENDING.with(|pending| pending.borrow_mut().retain(|other| other.id != task.id));
     if let Some((resolve, reject)) = task.settle.borrow_mut().take() {
         let _ = match outcome {
             Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
             Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    fn ready(value: u32) -> Boxed {
+        Box::pin(async move { Ok(JsValue::from(value)) })
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_call_settles_at_once_and_one_made_mid_poll_waits_for_a_microtask() {
+        assert_eq!(JsFuture::from(spawn(ready(1))).await.unwrap(), 1);
+        // As if called back from inside a poll: deferred, then settled.
+        POLLING.with(|polling| polling.set(true));
+        let deferred = spawn(ready(2));
+        assert!(PENDING.with(|pending| pending.borrow().len()) == 1, "not polled yet");
+        assert_eq!(JsFuture::from(deferred).await.unwrap(), 2, "the microtask clears a stale flag");
+        assert!(!POLLING.with(Cell::get));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_task_left_borrowed_by_an_unwound_poll_is_skipped_not_trapped() {
+        let task = Rc::new(Task { id: u64::MAX, future: RefCell::new(Some(ready(3))), settle: RefCell::new(None) });
+        let held = task.future.borrow_mut();
+        poll(&task);
+        drop(held);
+        poll(&task);
+        assert!(task.future.borrow().is_none(), "polled to completion once free");
     }
 }
