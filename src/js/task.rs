@@ -1,7 +1,7 @@
 //! Runs each export's future behind the promise it returns. A task is polled at once, in the
 //! call, and again straight from whatever wakes it (an IndexedDB event, a promise callback),
 //! rather than a microtask later as `wasm_bindgen_futures::future_to_promise` does: two hops
-//! fewer per call (a 1 KiB get: 3-5% faster).
+//! fewer per call (a 1 KiB get: 1-7% faster).
 //!
 //! Never two polls at once: a call or wake that arrives while a task is being polled (JavaScript
 //! called from inside a poll calling back into this module, or a task waking itself) is polled
