@@ -55,13 +55,14 @@ impl BareIds {
         if tables::stored_with_meta(byte_len) {
             return;
         }
+        let key = Self::key(id);
         let mut keys = self.0.borrow_mut();
-        if let Err(at) = keys.binary_search(&Self::key(id)) {
+        if let Err(at) = keys.binary_search(&key) {
             if keys.len() >= Self::LIMIT {
                 keys.clear();
-                keys.push(Self::key(id));
+                keys.push(key);
             } else {
-                keys.insert(at, Self::key(id));
+                keys.insert(at, key);
             }
         }
     }
@@ -154,7 +155,9 @@ impl IndexedDbAttachmentStore {
         let known_bare = self.bare.contains(id);
         match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id, known_bare).await).await? {
             Some((Some(meta), bytes)) => {
-                self.bare.remember(id, bytes.byte_length());
+                if !known_bare {
+                    self.bare.remember(id, bytes.byte_length());
+                }
                 Ok((meta, bytes))
             }
             Some((None, _)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),

@@ -194,15 +194,13 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
     decode_stored_rows(&tx.store(META)?.get_all().await?, "metadata")
 }
 
-/// Up to this size bytes are simply (re)written: cheaper than skipping a rewrite, because a
-/// transaction without a tolerated failure can be committed at once (see `Database::run`). They
-/// are stored with a copy of their metadata, so a small get reads one record instead of two.
-const REWRITE_UP_TO: u32 = 64 * 1024;
-
-/// Whether bytes of this length are stored with a copy of their metadata (schema version 2); longer
-/// ones are stored bare. A fact about a content id that never changes, so callers may remember it.
+/// Whether bytes of this length (up to 64 KiB) are stored with a copy of their metadata, so a
+/// get reads one record (schema version 2); longer ones are stored bare. These are also simply
+/// (re)written: cheaper than skipping a rewrite, because a transaction without a tolerated failure
+/// can be committed at once (see `Database::run`). A fact about a content id that never changes,
+/// so callers may remember it.
 pub(crate) fn stored_with_meta(byte_len: u32) -> bool {
-    byte_len <= REWRITE_UP_TO
+    byte_len <= 64 * 1024
 }
 
 /// The property holding the bytes in a small attachment's record (its other properties are the
