@@ -12,10 +12,17 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 [ "${WEB_ATTACHMENTS_SET_UP:-}" = 1 ] || bash scripts/setup.sh
 
+# The pinned nightly (Cargo.toml, installed by setup.sh) rebuilds the standard library for size, with
+# panics as plain traps: no message formatting or file names in the wasm. A panic is a bug either
+# way (the prebuilt std would trap too, after formatting a message no one reads).
+PACKAGE_TOOLCHAIN=$(sed -n 's/^package-toolchain = "\(.*\)"/\1/p' Cargo.toml)
+
 # build_flavour <cargo features> <target dir> <output dir>
 build_flavour() {
   local features=$1 target_dir=$2 dir=$3
-  cargo build --release --target wasm32-unknown-unknown --features "$features" --lib --target-dir "$target_dir"
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+    cargo "+$PACKAGE_TOOLCHAIN" build --release --target wasm32-unknown-unknown --features "$features" --lib \
+    --target-dir "$target_dir" -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
   mkdir -p "$dir"
   wasm-bindgen --target web --no-typescript --out-dir "$dir" --out-name web_attachments \
     "$target_dir/wasm32-unknown-unknown/release/web_attachments.wasm"
@@ -42,8 +49,8 @@ if [ "${1:-}" = --testing ]; then
   build_flavour js,durable-object,testing target/testing "$out/wasm-workerd"
 else
   rm -rf "$out"
-  build_flavour js target "$out/wasm"
-  build_flavour js,durable-object target/workerd "$out/wasm-workerd"
+  build_flavour js target/package "$out/wasm"
+  build_flavour js,durable-object target/package-workerd "$out/wasm-workerd"
   # Service workers cannot await the .wasm at the top level: they get it embedded.
   printf 'export const wasmBase64 = "%s";\n' "$(base64 -w0 "$out/wasm/web_attachments_bg.wasm")" \
     > "$out/wasm/web_attachments_bg.wasm.base64.js"

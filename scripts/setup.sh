@@ -10,11 +10,21 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 [ -n "$WASM_BINDGEN_VERSION" ] || { log "cannot read the wasm-bindgen pin from Cargo.toml"; exit 1; }
 
+# The pinned nightly the npm package's wasm is built with (see Cargo.toml), with the standard
+# library's source (rebuilt for size).
+PACKAGE_TOOLCHAIN=$(sed -n 's/^package-toolchain = "\(.*\)"/\1/p' Cargo.toml)
+[ -n "$PACKAGE_TOOLCHAIN" ] || { log "cannot read package-toolchain from Cargo.toml"; exit 1; }
+
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+if ! rustup component list --toolchain "$PACKAGE_TOOLCHAIN" --installed 2>/dev/null | grep -qx rust-src; then
+  log "installing the $PACKAGE_TOOLCHAIN toolchain (builds the package's wasm)"
+  rustup toolchain install "$PACKAGE_TOOLCHAIN" --profile minimal --component rust-src
 fi
 
 apt_needed=()
