@@ -422,14 +422,8 @@ const rawSmallInline = {
     await done(tx);
     return ids;
   },
-  async removeMany(db, ids) {
-    const tx = db.transaction(["bytes", "meta"], "readwrite");
-    for (const id of ids) {
-      tx.objectStore("bytes").delete(id);
-      tx.objectStore("meta").delete(id);
-    }
-    await done(tx);
-  },
+  // The same two stores as the layout floor.
+  removeMany: (db, ids) => rawSameLayout.removeMany(db, ids),
   close: (db) => db.close(),
 };
 
