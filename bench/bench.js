@@ -137,11 +137,21 @@ async function runWorkloads() {
       : workload === "sweep-5000" ? [SWEEP.count, SWEEP.size]
       : counts[workload.split("-")[1]];
     const s = median(seconds);
-    rows.push({ system, workload, opsPerSec: count / s, mbPerSec: (count * size) / MiB / s, seconds: s, rounds: seconds.length });
-  }
-  for (const row of rows) {
-    const raw = rows.find((r) => r.system === "raw-indexeddb" && r.workload === row.workload);
-    row.ratioToRaw = row.opsPerSec / raw.opsPerSec;
+    // Each round times every system back to back, so a ratio is taken per round (raw's time over
+    // this system's, that round) and the median of those reported: a round the whole machine ran
+    // slow cancels out, where a ratio of two medians could pair a slow round with a fast one.
+    const raw = timings.get(`raw-indexeddb|${workload}`);
+    const ratios = seconds.map((t, round) => raw[round] / t);
+    rows.push({
+      system,
+      workload,
+      opsPerSec: count / s,
+      mbPerSec: (count * size) / MiB / s,
+      seconds: s,
+      rounds: seconds.length,
+      ratioToRaw: median(ratios),
+      ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    });
   }
   return rows;
 }
