@@ -16,6 +16,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # panics as plain traps: no message formatting or file names in the wasm. A panic is a bug either
 # way (the prebuilt std would trap too, after formatting a message no one reads).
 PACKAGE_TOOLCHAIN=$(sed -n 's/^package-toolchain = "\(.*\)"/\1/p' Cargo.toml)
+[ -n "$PACKAGE_TOOLCHAIN" ] || { echo "[build] cannot read package-toolchain from Cargo.toml" >&2; exit 1; }
 
 # build_flavour <cargo features> <target dir> <output dir>
 build_flavour() {
