@@ -28,6 +28,8 @@ WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh
 xvfb-run -a node tests/js/run.mjs
 echo "== benchmark: a smoke run at 2% scale (every system and workload works; figures not for quoting)"
 node bench/run.mjs --rounds 1 --scale 0.02
+echo "== A/B tool: one sample of the package against itself, with the minimal wasm get (works; figures not for quoting)"
+node bench/ab.mjs dist dist --samples 1 --minimal
 echo "== edge runtimes: workerd (Durable Objects), Deno, Node"
 WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh --testing
 node tests/edge/run.mjs

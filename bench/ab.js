@@ -1,0 +1,98 @@
+// The page of `bench/ab.mjs`: two builds of the package (mounted at /A and /B) and, with
+// `?minimal`, the minimal wasm get (/M), timed call by call in one page, interleaved.
+import * as A from "/A/index.js";
+import * as B from "/B/index.js";
+
+const params = new URLSearchParams(location.search);
+const SAMPLES = Number(params.get("samples") ?? 25);
+const CALLS = 100;
+/** Calls per sample of the fast synchronous ones, so a sample lasts long enough for the clock. */
+const SYNC_CALLS = 2000;
+const META = { mediaType: "application/octet-stream" };
+
+let seed = 7;
+function buffers(count, size) {
+  return Array.from({ length: count }, () => {
+    const words = new Uint32Array(size / 4);
+    for (let i = 0; i < words.length; i++) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      words[i] = seed;
+    }
+    return new Uint8Array(words.buffer);
+  });
+}
+
+const request = (req) => new Promise((resolve, reject) => {
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+});
+
+/** Raw IndexedDB in the library's layout, for the same reads in JavaScript. */
+async function rawCopy(ids, data) {
+  const open = indexedDB.open(`ab-raw-${Math.random()}`, 1);
+  open.onupgradeneeded = () => {
+    open.result.createObjectStore("bytes");
+    open.result.createObjectStore("meta", { keyPath: "id" });
+  };
+  const db = await request(open);
+  const tx = db.transaction(["bytes", "meta"], "readwrite");
+  data.forEach((bytes, i) => {
+    const meta = { id: ids[i], mediaType: META.mediaType, byteLen: bytes.length };
+    tx.objectStore("bytes").put({ ...meta, bytes: bytes.slice().buffer }, ids[i]);
+    tx.objectStore("meta").put(meta);
+  });
+  await new Promise((resolve) => (tx.oncomplete = resolve));
+  return db;
+}
+
+async function run() {
+  const data = buffers(1000, 1024);
+  const [a, b] = await Promise.all([A, B].map((M) => M.IndexedDbAttachmentStore.open(`ab-${Math.random()}`)));
+  const ids = (await a.putMany(data.map((bytes) => ({ bytes, meta: META })))).map((ref) => ref.id);
+  await b.putMany(data.map((bytes) => ({ bytes, meta: META })));
+  const db = await rawCopy(ids, data);
+  let fresh = 0;
+  const unique = () => {
+    const bytes = new Uint8Array(1024);
+    new DataView(bytes.buffer).setUint32(0, fresh++);
+    return bytes;
+  };
+  const variants = {
+    "get 1 KiB, JavaScript": async (i) => {
+      const record = await request(db.transaction(["bytes", "meta"]).objectStore("bytes").get(ids[i]));
+      return { bytes: new Uint8Array(record.bytes) };
+    },
+  };
+  if (params.has("minimal")) {
+    const minimal = await import("/M/minimal_get.js");
+    await minimal.default({ module_or_path: "/M/minimal_get_bg.wasm" });
+    variants["get 1 KiB, minimal wasm"] = (i) => minimal.get(db, ids[i]);
+  }
+  for (const [name, store, M] of [["A", a, A], ["B", b, B]]) {
+    Object.assign(variants, {
+      [`get 1 KiB, ${name}`]: (i) => store.get(ids[i]),
+      [`head, ${name}`]: (i) => store.head(ids[i]),
+      [`put 1 KiB, ${name}`]: () => store.put(unique(), META),
+      [`putMany 10 × 1 KiB (per item), ${name}`]: (i) => (i % 10 ? null : store.putMany(Array.from({ length: 10 }, () => ({ bytes: unique(), meta: META })))),
+      [`contentId 1 KiB, ${name}`]: (i) => M.contentId(data[i]),
+    });
+  }
+  const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  for (let sample = 0; sample < SAMPLES; sample++) {
+    for (const [name, call] of Object.entries(variants)) {
+      const calls = name.startsWith("contentId") ? SYNC_CALLS : CALLS;
+      const start = performance.now();
+      for (let i = 0; i < calls; i++) await call((sample * calls + i) % ids.length);
+      samples[name].push(((performance.now() - start) / calls) * 1000);
+    }
+  }
+  const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
+}
+
+run().then(
+  (result) => (window.__ab = result),
+  (error) => (window.__ab = { error: String(error?.stack ?? error) }),
+);
