@@ -2,57 +2,22 @@
 // `?minimal`, the minimal wasm get (/M), timed call by call in one page, interleaved.
 import * as A from "/A/index.js";
 import * as B from "/B/index.js";
+import { META, buffers, median, rawSameLayout, request } from "./shared.js";
 
 const params = new URLSearchParams(location.search);
 const SAMPLES = Number(params.get("samples") ?? 25);
 const CALLS = 100;
 /** Calls per sample of the fast synchronous ones, so a sample lasts long enough for the clock. */
 const SYNC_CALLS = 2000;
-const META = { mediaType: "application/octet-stream" };
-
-let seed = 7;
-function buffers(count, size) {
-  return Array.from({ length: count }, () => {
-    const words = new Uint32Array(size / 4);
-    for (let i = 0; i < words.length; i++) {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      words[i] = seed;
-    }
-    return new Uint8Array(words.buffer);
-  });
-}
-
-const request = (req) => new Promise((resolve, reject) => {
-  req.onsuccess = () => resolve(req.result);
-  req.onerror = () => reject(req.error);
-});
-
-/** Raw IndexedDB in the library's layout, for the same reads in JavaScript. */
-async function rawCopy(ids, data) {
-  const open = indexedDB.open(`ab-raw-${Math.random()}`, 1);
-  open.onupgradeneeded = () => {
-    open.result.createObjectStore("bytes");
-    open.result.createObjectStore("meta", { keyPath: "id" });
-  };
-  const db = await request(open);
-  const tx = db.transaction(["bytes", "meta"], "readwrite");
-  data.forEach((bytes, i) => {
-    const meta = { id: ids[i], mediaType: META.mediaType, byteLen: bytes.length };
-    tx.objectStore("bytes").put({ ...meta, bytes: bytes.slice().buffer }, ids[i]);
-    tx.objectStore("meta").put(meta);
-  });
-  await new Promise((resolve) => (tx.oncomplete = resolve));
-  return db;
-}
 
 async function run() {
   const data = buffers(1000, 1024);
   const [a, b] = await Promise.all([A, B].map((M) => M.IndexedDbAttachmentStore.open(`ab-${Math.random()}`)));
   const ids = (await a.putMany(data.map((bytes) => ({ bytes, meta: META })))).map((ref) => ref.id);
   await b.putMany(data.map((bytes) => ({ bytes, meta: META })));
-  const db = await rawCopy(ids, data);
+  // The same records in raw IndexedDB, for the same reads in plain JavaScript.
+  const db = await rawSameLayout.open(`ab-raw-${Math.random()}`);
+  await rawSameLayout.putBatch(db, data);
   let fresh = 0;
   const unique = () => {
     const bytes = new Uint8Array(1024);
@@ -88,7 +53,6 @@ async function run() {
       samples[name].push(((performance.now() - start) / calls) * 1000);
     }
   }
-  const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
   return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
 }
 

@@ -3,7 +3,8 @@
 import { contentId, contentIdOf, IndexedDbAttachmentStore } from "/dist/index.js";
 import { __wasmMemoryBytes } from "/dist/wasm/web_attachments.js";
 import { sha256 as hashWasmSha256 } from "hash-wasm";
-import { SYSTEMS as ALL_SYSTEMS, subtleId } from "./systems.js";
+import { buffers, median, subtleId } from "./shared.js";
+import { SYSTEMS as ALL_SYSTEMS } from "./systems.js";
 
 const MiB = 1 << 20;
 const params = new URLSearchParams(location.search);
@@ -15,22 +16,8 @@ const SELECTED = params.get("systems")?.split(",");
 const wanted = (name) => !ONLY || ONLY.includes(name);
 const log = (line) => console.log(`[bench] ${line}`);
 
-/** Distinct pseudo-random buffers (xorshift; getRandomValues is capped at 64 KiB a call). */
-let seed = 0x9e3779b9;
-function buffers(count, size) {
-  return Array.from({ length: count }, () => {
-    const words = new Uint32Array(Math.ceil(size / 4));
-    for (let i = 0; i < words.length; i++) {
-      seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
-      words[i] = seed;
-    }
-    return new Uint8Array(words.buffer, 0, size);
-  });
-}
-
 const chosen = (system) => SELECTED?.includes(system.name) || system.name === "raw-indexeddb";
 const SYSTEMS = ALL_SYSTEMS.filter((system) => (system.optIn ? chosen(system) : !SELECTED || chosen(system)));
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 let dbCounter = 0;
 const freshName = (system) => `bench-${system}-${Date.now()}-${dbCounter++}`;

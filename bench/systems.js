@@ -7,33 +7,12 @@ import { CID } from "multiformats/cid";
 import * as rawCodec from "multiformats/codecs/raw";
 import { sha256 as multihashSha256 } from "multiformats/hashes/sha2";
 import { IndexedDbAttachmentStore, reclaimOrphanedAttachments } from "/dist/index.js";
-
-const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-export const subtleId = async (bytes) => hex(await crypto.subtle.digest("SHA-256", bytes));
-const META = { mediaType: "application/octet-stream" };
-
-function request(req) {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-function done(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = tx.onerror = () => reject(tx.error);
-  });
-}
+import { META, SMALL, done, openDatabase, rawSameLayout, request, subtleId } from "./shared.js";
 
 /** The floor: one transaction per put, SHA-256 by WebCrypto, bytes stored as they are. */
 const rawIndexedDb = {
   name: "raw-indexeddb",
-  async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore("blobs");
-    return request(open);
-  },
+  open: (name) => openDatabase(name, (db) => db.createObjectStore("blobs")),
   async put(db, bytes) {
     const id = await subtleId(bytes);
     const tx = db.transaction("blobs", "readwrite");
@@ -54,60 +33,6 @@ const rawIndexedDb = {
   async removeMany(db, ids) {
     const tx = db.transaction("blobs", "readwrite");
     for (const id of ids) tx.objectStore("blobs").delete(id);
-    await done(tx);
-  },
-  close: (db) => db.close(),
-};
-
-/**
- * Raw IndexedDB doing what web-attachments' contract asks of it, in its layout: a defensive copy of
- * the caller's bytes; metadata in a record of its own (so `head` reads no bytes), and bytes up to
- * 64 KiB stored with a copy of it (so a small get is one request; a larger one reads the metadata
- * next); both written in one transaction. Not a competitor: the floor for that layout, reported
- * apart (`layoutFloor`).
- */
-const SMALL = 64 * 1024;
-
-const rawSameLayout = {
-  name: "raw-indexeddb-same-layout",
-  reference: true,
-  async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => {
-      open.result.createObjectStore("bytes");
-      open.result.createObjectStore("meta", { keyPath: "id" });
-    };
-    return request(open);
-  },
-  async put(db, bytes) {
-    const [id] = await rawSameLayout.putBatch(db, [bytes]);
-    return id;
-  },
-  async get(db, id) {
-    const tx = db.transaction(["bytes", "meta"]);
-    const value = await request(tx.objectStore("bytes").get(id));
-    if (!(value instanceof ArrayBuffer)) return new Uint8Array(value.bytes);
-    await request(tx.objectStore("meta").get(id));
-    return new Uint8Array(value);
-  },
-  async putBatch(db, list) {
-    const copies = list.map((bytes) => bytes.slice());
-    const ids = await Promise.all(copies.map(subtleId));
-    const tx = db.transaction(["bytes", "meta"], "readwrite");
-    copies.forEach((copy, i) => {
-      const meta = { id: ids[i], mediaType: META.mediaType, byteLen: copy.length };
-      tx.objectStore("bytes").put(copy.length <= SMALL ? { ...meta, bytes: copy.buffer } : copy.buffer, ids[i]);
-      tx.objectStore("meta").put(meta);
-    });
-    await done(tx);
-    return ids;
-  },
-  async removeMany(db, ids) {
-    const tx = db.transaction(["bytes", "meta"], "readwrite");
-    for (const id of ids) {
-      tx.objectStore("bytes").delete(id);
-      tx.objectStore("meta").delete(id);
-    }
     await done(tx);
   },
   close: (db) => db.close(),
@@ -239,14 +164,11 @@ const rawOneRecord = {
   name: "raw-indexeddb-one-record",
   reference: true,
   optIn: true,
-  async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => {
-      const s = open.result.createObjectStore("bytes");
+  open: (name) =>
+    openDatabase(name, (db) => {
+      const s = db.createObjectStore("bytes");
       s.createIndex("meta", "m");
-    };
-    return request(open);
-  },
+    }),
   async put(db, bytes) {
     const copy = bytes.length >= 65536 ? bytes.slice() : bytes;
     const id = await subtleId(copy);
@@ -285,11 +207,7 @@ const rawOneStore = {
   name: "raw-indexeddb-one-store",
   reference: true,
   optIn: true,
-  async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore("s");
-    return request(open);
-  },
+  open: (name) => openDatabase(name, (db) => db.createObjectStore("s")),
   async put(db, bytes) {
     const copy = bytes.length >= 65536 ? bytes.slice() : bytes;
     const id = await subtleId(copy);
@@ -337,11 +255,7 @@ const rawMetaInKey = {
   name: "raw-indexeddb-meta-in-key",
   reference: true,
   optIn: true,
-  async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore("a");
-    return request(open);
-  },
+  open: (name) => openDatabase(name, (db) => db.createObjectStore("a")),
   async put(db, bytes) {
     const copy = bytes.slice();
     const id = await subtleId(copy);
@@ -388,14 +302,11 @@ const rawSmallInline = {
   name: "raw-indexeddb-small-inline",
   reference: true,
   optIn: true,
-  async open(name) {
-    const open = indexedDB.open(name, 1);
-    open.onupgradeneeded = () => {
-      open.result.createObjectStore("bytes");
-      open.result.createObjectStore("meta", { keyPath: "id" }).createIndex("ref", ["id", "mediaType", "byteLen"]);
-    };
-    return request(open);
-  },
+  open: (name) =>
+    openDatabase(name, (db) => {
+      db.createObjectStore("bytes");
+      db.createObjectStore("meta", { keyPath: "id" }).createIndex("ref", ["id", "mediaType", "byteLen"]);
+    }),
   async put(db, bytes) {
     const [id] = await rawSmallInline.putBatch(db, [bytes]);
     return id;

@@ -12,16 +12,18 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 [ "${WEB_ATTACHMENTS_SET_UP:-}" = 1 ] || bash scripts/setup.sh
 
-# The pinned nightly (Cargo.toml, installed by setup.sh) rebuilds the standard library for size, with
-# panics as plain traps: no message formatting or file names in the wasm. A panic is a bug either
-# way (the prebuilt std would trap too, after formatting a message no one reads).
+# The pinned nightly (Cargo.toml, installed by setup.sh) rebuilds the standard library for size.
+# The package's flavours make panics plain traps: no message formatting or file names in the wasm.
+# A panic is a bug either way (the prebuilt std would trap too, after formatting a message no one
+# reads). The test flavour keeps the messages: its conformance suite reports a failed check by one.
 PACKAGE_TOOLCHAIN=$(sed -n 's/^package-toolchain = "\(.*\)"/\1/p' Cargo.toml)
 [ -n "$PACKAGE_TOOLCHAIN" ] || { echo "[build] cannot read package-toolchain from Cargo.toml" >&2; exit 1; }
+TRAP_PANICS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
 
-# build_flavour <cargo features> <target dir> <output dir>
+# build_flavour <cargo features> <target dir> <output dir> [rustflags, default $TRAP_PANICS]
 build_flavour() {
-  local features=$1 target_dir=$2 dir=$3
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+  local features=$1 target_dir=$2 dir=$3 rustflags=${4-$TRAP_PANICS}
+  RUSTFLAGS="$rustflags" \
     cargo "+$PACKAGE_TOOLCHAIN" build --release --target wasm32-unknown-unknown --features "$features" --lib \
     --target-dir "$target_dir" -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
   mkdir -p "$dir"
@@ -47,7 +49,7 @@ if [ "${1:-}" = --testing ]; then
   # Separate target dirs keep the builds from overwriting each other's wasm.
   out=target/dist-testing
   rm -rf "$out"
-  build_flavour js,durable-object,testing target/testing "$out/wasm-workerd"
+  build_flavour js,durable-object,testing target/testing "$out/wasm-workerd" ""
 else
   rm -rf "$out"
   build_flavour js target/package "$out/wasm"

@@ -217,6 +217,15 @@ async fn delete_database_succeeds_while_our_connection_is_open() {
     assert!(fresh.list().await.unwrap().is_empty());
 }
 
+/// A plain object with these fields, as a raw row.
+fn plain_object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        Reflect::set(&object, &(*name).into(), value).unwrap();
+    }
+    object.into()
+}
+
 /// The value stored under `id` in `store`, read with a plain connection.
 async fn raw_get(db: &IdbDatabase, store: &str, id: &str) -> JsValue {
     let tx = db.transaction_with_str(store).unwrap();
@@ -260,10 +269,7 @@ async fn small_bytes_written_by_schema_version_1_still_read_and_are_rewritten_by
     let db = raw_open(&name, SCHEMA_VERSION).await;
     let id = content_id(b"version 1");
     raw_put(&db, "bytes", &Uint8Array::from(&b"version 1"[..]).buffer(), Some(id.as_str())).await;
-    let row = js_sys::Object::new();
-    Reflect::set(&row, &"id".into(), &id.as_str().into()).unwrap();
-    Reflect::set(&row, &"mediaType".into(), &"text/plain".into()).unwrap();
-    Reflect::set(&row, &"byteLen".into(), &9.into()).unwrap();
+    let row = plain_object(&[("id", id.as_str().into()), ("mediaType", "text/plain".into()), ("byteLen", 9.into())]);
     raw_put(&db, "meta", &row, None).await;
     db.close();
 
@@ -289,14 +295,9 @@ async fn damaged_rows_give_typed_errors_and_leave_the_store_usable() {
     let bytes_only = content_id(b"bytes without metadata");
     raw_put(&db, "bytes", &Uint8Array::from(&b"bytes without metadata"[..]).buffer(), Some(bytes_only.as_str())).await;
     let garbled = content_id(b"garbled");
-    let bad_meta = js_sys::Object::new();
-    Reflect::set(&bad_meta, &"id".into(), &garbled.as_str().into()).unwrap();
-    Reflect::set(&bad_meta, &"mediaType".into(), &"not a media type".into()).unwrap();
+    let bad_meta = plain_object(&[("id", garbled.as_str().into()), ("mediaType", "not a media type".into())]);
     raw_put(&db, "meta", &bad_meta, None).await;
-    let bad_row = js_sys::Object::new();
-    Reflect::set(&bad_row, &"sessionId".into(), &"s".into()).unwrap();
-    Reflect::set(&bad_row, &"attachmentId".into(), &garbled.as_str().into()).unwrap();
-    Reflect::set(&bad_row, &"intentAtEpochMs".into(), &"yesterday".into()).unwrap();
+    let bad_row = plain_object(&[("sessionId", "s".into()), ("attachmentId", garbled.as_str().into()), ("intentAtEpochMs", "yesterday".into())]);
     raw_put(&db, "manifest", &bad_row, None).await;
     db.close();
 
@@ -373,9 +374,7 @@ async fn a_dense_sweep_deletes_only_what_it_plans_even_among_damaged_and_committ
     store.close();
     let db = raw_open(&name, SCHEMA_VERSION).await;
     raw_put(&db, "bytes", &Uint8Array::from(&bytes_only[..]).buffer(), Some(content_id(&bytes_only).as_str())).await;
-    let bad_meta = js_sys::Object::new();
-    Reflect::set(&bad_meta, &"id".into(), &content_id(&garbled).as_str().into()).unwrap();
-    Reflect::set(&bad_meta, &"mediaType".into(), &"not a media type".into()).unwrap();
+    let bad_meta = plain_object(&[("id", content_id(&garbled).as_str().into()), ("mediaType", "not a media type".into())]);
     raw_put(&db, "meta", &bad_meta, None).await;
     db.close();
 
