@@ -72,7 +72,7 @@ const transferPuts = result.rows.filter((row) => row.system === TRANSFER);
 const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, size };
 
 const fmt = (n, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
-const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB | rounds' range |", "|---|---|---:|---:|---:|---:|"];
+const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB | samples' range |", "|---|---|---:|---:|---:|---:|"];
 const order = ["put-1KiB", "get-1KiB", "put-1MiB", "get-1MiB", "put-16MiB", "get-16MiB", "batch-1KiB", "sweep-5000"];
 for (const workload of order) {
   for (const row of result.rows.filter((r) => r.workload === workload).sort((a, b) => b.ratioToRaw - a.ratioToRaw)) {
@@ -87,7 +87,7 @@ if (result.memory.blobBytes) lines.push("", `wasm memory growth while putting a 
 const kib = (bytes) => (bytes / 1024).toFixed(1);
 lines.push(`package, what a browser loads: wasm ${kib(size.wasmBytes)} KiB (${kib(size.wasmGzipBytes)} KiB gzipped), JS ${kib(size.jsBytes)} KiB (${kib(size.jsGzipBytes)} KiB gzipped); total ${kib(size.wasmGzipBytes + size.jsGzipBytes)} KiB gzipped`);
 lines.push(`workerd's wasm (with the Durable Object store): ${kib(size.workerdWasmBytes)} KiB (${kib(size.workerdWasmGzipBytes)} KiB gzipped)`);
-lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Chromium ${chromiumVersion}; ${rounds} rounds, medians (ratios: median of each round's ratio)`);
+lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Chromium ${chromiumVersion}; ${rounds} rounds (a sample each; 1 KiB puts, gets and batches: three a round), medians (ratios: median of each sample's ratio)`);
 const table = lines.join("\n");
 console.log(table);
 // Only a complete run may replace the published results.
