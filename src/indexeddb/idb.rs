@@ -1,7 +1,9 @@
 //! The one module that touches raw IndexedDB requests and transactions.
 //!
-//! Everything else goes through [`Database::run`], which hands a live [`Tx`] to an async body and
-//! resolves only on the transaction's `complete` event (or fails on `abort`). Request futures issue
+//! Everything else goes through [`Database::run`] (writes), which hands a live [`Tx`] to an async
+//! body and resolves only on the transaction's `complete` event (or fails on `abort`), and
+//! [`Database::read`] (reads), which may share a transaction the engine still keeps active with the
+//! reads before it. Request futures issue
 //! their request when created (so several can be in flight at once) and are woken from the
 //! request's own event, which keeps the transaction active: bodies must await nothing but requests
 //! of their `Tx` (hash and validate before `run`).
@@ -40,11 +42,9 @@ extern "C" {
     fn commit(this: &CommittableTransaction) -> std::result::Result<(), JsValue>;
 }
 
-/// How a transaction writes.
+/// How a writing transaction ([`Database::run`]) writes; reads go through [`Database::read`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// `readonly`.
-    Read,
     /// `readwrite` with the engine's default durability (Chromium: `relaxed`).
     Write,
     /// `readwrite` with `durability: "strict"`: flushed to disk before `complete`.
@@ -192,13 +192,31 @@ pub(crate) struct Tx {
     /// Whether a request that may fail without failing the transaction was issued
     /// ([`Store::add_unless_present`]).
     tolerates_failure: Cell<bool>,
+    /// Whether a store could not be opened or a request not be issued: on a shared read
+    /// transaction, the sign that the engine has ended it ([`Database::read`] starts afresh).
+    refused: Cell<bool>,
 }
 
 impl Tx {
+    fn new(raw: IdbTransaction, done: Option<EventFuture>, closed: &Rc<Cell<bool>>) -> Self {
+        Self { raw, done, closed: Rc::clone(closed), tolerates_failure: Cell::new(false), refused: Cell::new(false) }
+    }
+
     /// An object store of this transaction.
     pub(crate) fn store(&self, name: &'static str) -> Result<Store<'_>> {
-        let raw = self.raw.object_store(wasm_bindgen::intern(name)).map_err(|error| js_error(error, "opening an object store"))?;
+        let raw = self.raw.object_store(wasm_bindgen::intern(name)).map_err(|error| {
+            self.refused.set(true);
+            js_error(error, "opening an object store")
+        })?;
         Ok(Store { raw, tx: self })
+    }
+
+    /// A read request of this transaction, noting whether the engine refused to issue it.
+    fn issue(&self, issued: std::result::Result<IdbRequest, JsValue>, context: &'static str) -> Request {
+        if issued.is_err() {
+            self.refused.set(true);
+        }
+        Request::issue(issued, context)
     }
 
     async fn finish(self) -> Result<()> {
@@ -221,23 +239,23 @@ pub(crate) struct Store<'tx> {
 
 impl Store<'_> {
     pub(crate) fn get(&self, key: &JsValue) -> Request {
-        Request::issue(self.raw.get(key), "reading")
+        self.tx.issue(self.raw.get(key), "reading")
     }
 
     pub(crate) fn get_all(&self) -> Request {
-        Request::issue(self.raw.get_all(), "listing")
+        self.tx.issue(self.raw.get_all(), "listing")
     }
 
     pub(crate) fn get_all_in(&self, range: &JsValue) -> Request {
-        Request::issue(self.raw.get_all_with_key(range), "reading")
+        self.tx.issue(self.raw.get_all_with_key(range), "reading")
     }
 
     pub(crate) fn get_all_keys_in(&self, range: &JsValue) -> Request {
-        Request::issue(self.raw.get_all_keys_with_key(range), "reading keys")
+        self.tx.issue(self.raw.get_all_keys_with_key(range), "reading keys")
     }
 
     pub(crate) fn count_in(&self, range: &JsValue) -> Request {
-        Request::issue(self.raw.count_with_key(range), "counting")
+        self.tx.issue(self.raw.count_with_key(range), "counting")
     }
 
     /// Adds `value` under `key` unless the key is taken, in which case the stored value stays (for
@@ -260,21 +278,30 @@ impl Store<'_> {
         self.raw.delete(key).map(drop).map_err(|error| js_error(error, "deleting"))
     }
 
-    pub(crate) fn index(&self, name: &'static str) -> Result<Index> {
-        self.raw.index(wasm_bindgen::intern(name)).map(Index).map_err(|error| js_error(error, "opening an index"))
+    pub(crate) fn index(&self, name: &'static str) -> Result<Index<'_>> {
+        match self.raw.index(wasm_bindgen::intern(name)) {
+            Ok(raw) => Ok(Index { raw, tx: self.tx }),
+            Err(error) => {
+                self.tx.refused.set(true);
+                Err(js_error(error, "opening an index"))
+            }
+        }
     }
 }
 
 /// An index inside a transaction.
-pub(crate) struct Index(IdbIndex);
+pub(crate) struct Index<'tx> {
+    raw: IdbIndex,
+    tx: &'tx Tx,
+}
 
-impl Index {
+impl Index<'_> {
     pub(crate) fn get_all(&self, query: &JsValue) -> Request {
-        Request::issue(self.0.get_all_with_key(query), "reading an index")
+        self.tx.issue(self.raw.get_all_with_key(query), "reading an index")
     }
 
     pub(crate) fn get_all_keys(&self, query: &JsValue) -> Request {
-        Request::issue(self.0.get_all_keys_with_key(query), "reading an index")
+        self.tx.issue(self.raw.get_all_keys_with_key(query), "reading an index")
     }
 }
 
@@ -287,7 +314,26 @@ pub(crate) struct Database {
     closed: Rc<Cell<bool>>,
     /// The store-name arrays transactions were opened with, built once each (a handful).
     scopes: RefCell<Vec<(&'static [&'static str], Array)>>,
+    /// The last read transaction begun, offered to the reads after it ([`Database::read`]).
+    shared_read: Rc<RefCell<Option<SharedRead>>>,
+    /// Forgets [`Self::shared_read`] once the engine has ended it (`complete` or `abort`).
+    _on_read_ended: Closure<dyn FnMut(Event)>,
     _on_lost: Closure<dyn FnMut(Event)>,
+}
+
+/// A read transaction that later reads may use while the engine keeps it active. It is active
+/// while its requests' success events are dispatched, microtasks included, which is where a caller
+/// awaiting one read issues the next, and in the task that began it (reads issued side by side).
+struct SharedRead {
+    raw: IdbTransaction,
+    stores: &'static [&'static str],
+    reads: u32,
+}
+
+impl SharedRead {
+    /// Reads one transaction serves at most. A read/write transaction another connection begins
+    /// meanwhile waits for it to end, so sharing is bounded (32 small reads: a few milliseconds).
+    const MAX_READS: u32 = 32;
 }
 
 /// Brings a database from `old_version` to the current schema inside the upgrade transaction.
@@ -325,7 +371,15 @@ impl Database {
         });
         raw.set_onversionchange(Some(on_lost.as_ref().unchecked_ref()));
         raw.set_onclose(Some(on_lost.as_ref().unchecked_ref()));
-        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, scopes: RefCell::default(), _on_lost: on_lost }))
+        let shared_read: Rc<RefCell<Option<SharedRead>>> = Rc::default();
+        let slot = Rc::clone(&shared_read);
+        let on_read_ended = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let Ok(mut slot) = slot.try_borrow_mut() else { return };
+            if slot.as_ref().is_some_and(|shared| event.target().is_some_and(|ended| AsRef::<JsValue>::as_ref(&ended) == AsRef::<JsValue>::as_ref(&shared.raw))) {
+                *slot = None;
+            }
+        });
+        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, scopes: RefCell::default(), shared_read, _on_read_ended: on_read_ended, _on_lost: on_lost }))
     }
 
     /// The database's name.
@@ -336,6 +390,7 @@ impl Database {
     /// Closes the connection (pending transactions still finish).
     pub(crate) fn close(&self) {
         self.closed.set(true);
+        self.shared_read.borrow_mut().take();
         self.raw.close();
     }
 
@@ -348,13 +403,43 @@ impl Database {
         }
     }
 
-    /// Runs `body` in a transaction over `stores`, resolving once a writing transaction has
-    /// committed (a reading one once its requests have answered: waiting for `complete` would only
-    /// add latency). If `body` fails the transaction is aborted, so none of its writes land.
+    /// Runs the reads of `body` over `stores`, resolving once they have answered (waiting for the
+    /// transaction's `complete` would only add latency).
+    ///
+    /// The transaction may be shared with the reads before it: beginning one costs the engine as
+    /// much main-thread time as a small read itself, and a read that awaits another usually runs
+    /// while the other's transaction is still active. Sharing sees nothing stale: a write this
+    /// connection begins ends the sharing (so a read issued after a write sees it), and one another
+    /// connection begins later waits for the shared transaction to end. If the engine has ended it
+    /// (a request cannot be issued), `body` runs again on a fresh transaction: reads have no
+    /// effects, so running one twice is harmless.
+    pub(crate) async fn read<T>(&self, stores: &'static [&'static str], body: impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
+        if let Some(tx) = self.shared_read_over(stores)? {
+            let outcome = body(&tx).await;
+            if !tx.refused.get() {
+                return outcome;
+            }
+            self.shared_read.borrow_mut().take();
+        }
+        let tx = self.begin(stores, None)?;
+        body(&tx).await
+    }
+
+    /// The shared read transaction, if it covers `stores` and may serve one more read.
+    fn shared_read_over(&self, stores: &'static [&'static str]) -> Result<Option<Tx>> {
+        self.check_open()?;
+        let mut slot = self.shared_read.borrow_mut();
+        Ok(slot.as_mut().filter(|shared| shared.reads < SharedRead::MAX_READS && stores.iter().all(|name| shared.stores.contains(name))).map(|shared| {
+            shared.reads += 1;
+            Tx::new(shared.raw.clone(), None, &self.closed)
+        }))
+    }
+
+    /// Runs `body` in a writing transaction over `stores`, resolving once it has committed. If
+    /// `body` fails the transaction is aborted, so none of its writes land.
     pub(crate) async fn run<T>(&self, stores: &'static [&'static str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
-        let tx = self.begin(stores, mode)?;
+        let tx = self.begin(stores, Some(mode))?;
         match body(&tx).await {
-            Ok(value) if mode == Mode::Read => Ok(value),
             Ok(value) => {
                 // Everything is issued: commit now rather than when the engine notices no
                 // request is pending, which saves it a round trip per write transaction. Not
@@ -390,20 +475,29 @@ impl Database {
         names
     }
 
-    fn begin(&self, stores: &'static [&'static str], mode: Mode) -> Result<Tx> {
+    /// Begins a transaction over `stores`: a writing one in `mode`, or (`None`) a read.
+    fn begin(&self, stores: &'static [&'static str], mode: Option<Mode>) -> Result<Tx> {
         self.check_open()?;
         let names = self.scope(stores);
         let raw = match mode {
-            Mode::Read => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
-            Mode::Write => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
-            Mode::WriteStrict => {
+            None => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
+            Some(Mode::Write) => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
+            Some(Mode::WriteStrict) => {
                 let options = js_sys::Object::new();
                 let _ = Reflect::set(&options, &"durability".into(), &"strict".into());
                 self.raw.unchecked_ref::<DatabaseWithOptions>().transaction_with_options(&names, "readwrite", &options)
             }
         }
         .map_err(|error| js_error(error, "starting a transaction"))?;
-        let done = (mode != Mode::Read).then(|| {
+        if mode.is_none() {
+            raw.set_oncomplete(Some(self._on_read_ended.as_ref().unchecked_ref()));
+            raw.set_onabort(Some(self._on_read_ended.as_ref().unchecked_ref()));
+            *self.shared_read.borrow_mut() = Some(SharedRead { raw: raw.clone(), stores, reads: 1 });
+            return Ok(Tx::new(raw, None, &self.closed));
+        }
+        // Reads issued after this write must see it: they may no longer share an earlier read.
+        self.shared_read.borrow_mut().take();
+        let done = {
             let source = raw.clone();
             EventFuture::listen(&raw, attach_transaction, move |event| match event.type_().as_str() {
                 "complete" => Some(Ok(JsValue::UNDEFINED)),
@@ -416,8 +510,8 @@ impl Database {
                     None
                 }
             })
-        });
-        Ok(Tx { raw, done, closed: Rc::clone(&self.closed), tolerates_failure: Cell::new(false) })
+        };
+        Ok(Tx::new(raw, Some(done), &self.closed))
     }
 }
 
@@ -491,8 +585,76 @@ mod tests {
             })
             .await;
         assert_eq!(outcome.unwrap_err().message(), "the body changed its mind");
-        let found = db.run(&[META], Mode::Read, async |tx| tx.store(META)?.get(&"written-then-aborted".into()).await).await.unwrap();
+        let found = db.read(&[META], async |tx| tx.store(META)?.get(&"written-then-aborted".into()).await).await.unwrap();
         assert!(found.is_undefined(), "the aborted write must not land");
+    }
+
+    /// Waits `ms` in a timer: a task boundary, so every transaction begun before it has ended.
+    async fn sleep(ms: i32) {
+        let timer = js_sys::Promise::new(&mut |resolve, _| {
+            let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap();
+            set_timeout.unchecked_into::<js_sys::Function>().call2(&JsValue::NULL, &resolve, &JsValue::from(ms)).unwrap();
+        });
+        wasm_bindgen_futures::JsFuture::from(timer).await.unwrap();
+    }
+
+    /// Reads `key` from `meta`, noting the transaction it ran in.
+    async fn read_noting(db: &Database, key: &str, seen: &RefCell<Vec<JsValue>>) -> JsValue {
+        db.read(&[META], async |tx| {
+            seen.borrow_mut().push(tx.raw.clone().into());
+            tx.store(META)?.get(&key.into()).await
+        })
+        .await
+        .unwrap()
+    }
+
+    fn distinct(values: &[JsValue]) -> usize {
+        values.iter().enumerate().filter(|(i, value)| !values[..*i].contains(value)).count()
+    }
+
+    #[wasm_bindgen_test]
+    async fn reads_awaiting_each_other_share_a_transaction_up_to_a_bound() {
+        let db = fresh("shared-reads").await;
+        let seen = RefCell::new(Vec::new());
+        let reads = SharedRead::MAX_READS as usize + 8;
+        for _ in 0..reads {
+            read_noting(&db, "absent", &seen).await;
+        }
+        let seen = seen.into_inner();
+        assert_eq!(distinct(&seen), 2, "{reads} reads: one transaction for the first {}, a second for the rest", SharedRead::MAX_READS);
+        assert!(seen[..SharedRead::MAX_READS as usize].iter().all(|tx| *tx == seen[0]));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_read_issued_after_a_write_sees_it_though_an_earlier_read_is_active() {
+        let db = fresh("read-after-write").await;
+        let seen = RefCell::new(Vec::new());
+        // This read's transaction is still active where the code after it runs.
+        read_noting(&db, "written", &seen).await;
+        let write = db.run(&[META], Mode::Write, async |tx| tx.store(META)?.put(&meta_row("written"), None));
+        let read = read_noting(&db, "written", &seen);
+        // Polled in order: the write is begun (and its put issued) before the read.
+        let (written, found) = futures::future::join(write, read).await;
+        written.unwrap();
+        assert!(!found.is_undefined(), "the read was issued after the write and must see it");
+        assert_eq!(distinct(&seen.into_inner()), 2, "the read must not share the transaction begun before the write");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_shared_read_the_engine_has_ended_is_forgotten_or_replaced() {
+        let db = fresh("ended-read").await;
+        let seen = RefCell::new(Vec::new());
+        read_noting(&db, "absent", &seen).await;
+        sleep(20).await;
+        assert!(db.shared_read.borrow().is_none(), "its complete event forgets the ended transaction");
+        db.run(&[META], Mode::Write, async |tx| tx.store(META)?.put(&meta_row("later"), None)).await.unwrap();
+        // Offered anyway (an end the listener has not heard of yet): the read starts afresh.
+        let ended: IdbTransaction = seen.borrow()[0].clone().unchecked_into();
+        *db.shared_read.borrow_mut() = Some(SharedRead { raw: ended, stores: &[META], reads: 1 });
+        let found = read_noting(&db, "later", &seen).await;
+        assert!(!found.is_undefined(), "read on a fresh transaction");
+        let seen = seen.into_inner();
+        assert_eq!((seen.len(), distinct(&seen)), (3, 2), "tried the ended transaction, then a fresh one");
     }
 
     #[wasm_bindgen_test]
@@ -503,7 +665,7 @@ mod tests {
         let error = outcome.unwrap_err();
         assert_eq!(error.code(), ErrorCode::Backend);
         assert!(error.message().contains("DataError"), "{error}");
-        assert!(db.run(&[META], Mode::Read, async |tx| tx.store(META)?.get_all().await).await.is_ok(), "the connection stays usable");
+        assert!(db.read(&[META], async |tx| tx.store(META)?.get_all().await).await.is_ok(), "the connection stays usable");
     }
 
     #[wasm_bindgen_test]
@@ -528,7 +690,7 @@ mod tests {
     async fn transactions_on_a_closed_connection_fail_closed() {
         let db = fresh("closed").await;
         db.close();
-        let error = db.run(&[META], Mode::Read, async |tx| tx.store(META)?.get_all().await).await.unwrap_err();
+        let error = db.read(&[META], async |tx| tx.store(META)?.get_all().await).await.unwrap_err();
         assert_eq!(error.code(), ErrorCode::Closed);
     }
 

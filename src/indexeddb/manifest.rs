@@ -58,7 +58,7 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
     }
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
-        let rows = self.db.run(&[MANIFEST], Mode::Read, async |tx| tables::rows_intended_by(tx, older_than_epoch_ms).await).await?;
+        let rows = self.db.read(&[MANIFEST], async |tx| tables::rows_intended_by(tx, older_than_epoch_ms).await).await?;
         Ok(select_uncommitted(&rows, older_than_epoch_ms))
     }
 
@@ -67,7 +67,7 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
     }
 
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
-        self.db.run(&[MANIFEST], Mode::Read, async |tx| tables::rows_of(tx, attachment_id).await).await
+        self.db.read(&[MANIFEST], async |tx| tables::rows_of(tx, attachment_id).await).await
     }
 
     fn colocation(&self) -> Option<String> {

@@ -153,7 +153,7 @@ impl IndexedDbAttachmentStore {
     /// Metadata and bytes, the bytes as the engine's fresh `ArrayBuffer` (no copy into wasm).
     pub(crate) async fn get_buffer(&self, id: &AttachmentId) -> Result<(AttachmentMeta, ArrayBuffer)> {
         let known_bare = self.bare.contains(id);
-        match self.db.run(&[BYTES, META], Mode::Read, async |tx| tables::read_attachment(tx, id, known_bare).await).await? {
+        match self.db.read(&[BYTES, META], async |tx| tables::read_attachment(tx, id, known_bare).await).await? {
             Some((Some(meta), bytes)) => {
                 if !known_bare {
                     self.bare.remember(id, bytes.byte_length());
@@ -178,11 +178,11 @@ impl AttachmentStore for IndexedDbAttachmentStore {
     }
 
     async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
-        self.db.run(&[META], Mode::Read, async |tx| tables::read_meta(tx, id).await).await
+        self.db.read(&[META], async |tx| tables::read_meta(tx, id).await).await
     }
 
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
-        self.db.run(&[META], Mode::Read, async |tx| tables::list_meta(tx).await).await
+        self.db.read(&[META], async |tx| tables::list_meta(tx).await).await
     }
 
     async fn delete(&self, id: &AttachmentId) -> Result<()> {

@@ -308,6 +308,25 @@ test("indexeddb: attachments over the engines' value limit are chunked, read who
   assert.deepEqual(await rawKeys(), [], "the sweep deleted every chunk");
 });
 
+test("indexeddb: calls made one after another take effect in that order, awaited or not (reads share transactions)", async () => {
+  const store = await IndexedDbAttachmentStore.open(freshName());
+  const ref = await store.put(text("ordered"), { mediaType: "text/plain" });
+  // Code after an awaited read runs while that read's transaction is still active.
+  await store.get(ref.id);
+  const before = store.get(ref.id).then((found) => found.meta.id);
+  const headBefore = store.head(ref.id).then((meta) => meta?.id);
+  const deleted = store.delete(ref.id);
+  const after = store.get(ref.id).then(() => "found", (error) => error.code);
+  const headAfter = store.head(ref.id);
+  const listAfter = store.list();
+  assert.deepEqual(await Promise.all([before, headBefore, deleted, after, headAfter, listAfter]), [ref.id, ref.id, undefined, "NotFound", undefined, []]);
+  // Many reads side by side, more than one transaction serves.
+  const refs = await store.putMany(Array.from({ length: 70 }, (_, i) => ({ bytes: text(`side by side ${i}`), meta: { mediaType: "text/plain" } })));
+  const read = await Promise.all(refs.map((r) => store.get(r.id)));
+  assert.deepEqual(read.map((found) => new TextDecoder().decode(found.bytes)), refs.map((_, i) => `side by side ${i}`));
+  store.close();
+});
+
 test("persistence: IndexedDB is durable, memory is ephemeral", async () => {
   const idb = await IndexedDbAttachmentStore.open(freshName());
   assert.equal(idb.persistence, "durable");
