@@ -5,6 +5,8 @@
 //! reader written per record names the wrong field in the caller's terms (`meta.width must be a
 //! whole number ...`). Reading is strict about types and lenient about extra fields.
 
+use std::fmt::Display;
+
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{intern, JsCast, JsValue};
 
@@ -94,7 +96,7 @@ pub(crate) fn is_absent(value: &JsValue) -> bool {
 }
 
 /// A plain object argument (not null, not an array, not a primitive).
-pub(crate) fn expect_object(value: &JsValue, what: &str) -> Result<()> {
+pub(crate) fn expect_object(value: &JsValue, what: &dyn Display) -> Result<()> {
     if value.is_object() && !Array::is_array(value) {
         Ok(())
     } else {
@@ -103,13 +105,13 @@ pub(crate) fn expect_object(value: &JsValue, what: &str) -> Result<()> {
 }
 
 /// A string.
-pub(crate) fn string(value: &JsValue, what: &str) -> Result<String> {
+pub(crate) fn string(value: &JsValue, what: &dyn Display) -> Result<String> {
     value.as_string().ok_or_else(|| invalid(format!("{what} must be a string, got {}", type_name(value))))
 }
 
 /// Epoch milliseconds: a finite number within JavaScript's safe integers, truncated to whole
 /// milliseconds.
-pub(crate) fn epoch_ms(value: &JsValue, what: &str) -> Result<i64> {
+pub(crate) fn epoch_ms(value: &JsValue, what: &dyn Display) -> Result<i64> {
     match value.as_f64() {
         Some(ms) if ms.is_finite() && ms.abs() <= MAX_SAFE as f64 => Ok(ms.trunc() as i64),
         _ => Err(invalid(format!("{what} must be a finite number of milliseconds, got {}", type_name(value)))),
@@ -121,7 +123,7 @@ const MAX_SAFE: u64 = (1 << 53) - 1;
 
 /// A whole number from 0 to `max` (formatted as an integer: float formatting would pull a
 /// formatter into the wasm just for error messages).
-fn whole(value: &JsValue, what: &str, max: u64) -> Result<u64> {
+fn whole(value: &JsValue, what: &dyn Display, max: u64) -> Result<u64> {
     match value.as_f64() {
         Some(n) if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) => Ok(n as u64),
         _ => Err(invalid(format!("{what} must be a whole number from 0 to {max}, got {}", type_name(value)))),
@@ -145,11 +147,12 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn of(object: &'a JsValue, record: &'static str) -> Result<Self> {
-        expect_object(object, record)?;
+        expect_object(object, &record)?;
         Ok(Self { object, record })
     }
-    fn name(&self, name: &str) -> String {
-        format!("{}.{name}", self.record)
+    /// `<record>.<name>` for an error message, formatted only if one is made.
+    fn name<'n>(&self, name: &'n str) -> FieldName<'n> {
+        FieldName { record: self.record, name }
     }
     fn get(&self, name: &str) -> Result<JsValue> {
         field(self.object, name)
@@ -174,6 +177,18 @@ impl<'a> Fields<'a> {
     }
     fn optional_epoch_ms(&self, name: &str) -> Result<Option<i64>> {
         optional(self.get(name)?, |value| epoch_ms(value, &self.name(name)))
+    }
+}
+
+/// A field's name in the caller's terms (`meta.width`), as [`Fields::name`] gives it.
+struct FieldName<'n> {
+    record: &'static str,
+    name: &'n str,
+}
+
+impl Display for FieldName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.record, self.name)
     }
 }
 

@@ -171,7 +171,7 @@ macro_rules! manifest_members {
             pub fn list_uncommitted(&self, older_than_epoch_ms: JsValue) -> Promise {
                 let manifest = self.any();
                 promise(async move {
-                    let older_than = convert::epoch_ms(&older_than_epoch_ms, "olderThanEpochMs")?;
+                    let older_than = convert::epoch_ms(&older_than_epoch_ms, &"olderThanEpochMs")?;
                     Ok(to_array(&manifest.list_uncommitted(older_than).await?))
                 })
             }
@@ -228,7 +228,7 @@ impl IndexedDbAttachmentStore {
     /// Opens (creating or upgrading) the database `name` (default `"web-attachments"`).
     pub fn open(name: JsValue) -> Promise {
         promise(async move {
-            let name = if name.is_undefined() { DEFAULT_DATABASE_NAME.to_owned() } else { convert::string(&name, "the database name")? };
+            let name = if name.is_undefined() { DEFAULT_DATABASE_NAME.to_owned() } else { convert::string(&name, &"the database name")? };
             if name.is_empty() {
                 return Err(AttachmentStoreError::invalid_input("the database name must not be empty"));
             }
@@ -262,7 +262,7 @@ impl IndexedDbAttachmentStore {
     #[wasm_bindgen(js_name = deleteDatabase)]
     pub fn delete_database(name: JsValue) -> Promise {
         promise(async move {
-            crate::indexeddb::IndexedDbAttachmentStore::delete_database(&convert::string(&name, "the database name")?).await?;
+            crate::indexeddb::IndexedDbAttachmentStore::delete_database(&convert::string(&name, &"the database name")?).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -20,16 +20,16 @@ fn invalid(message: impl Into<String>) -> AttachmentStoreError {
 /// An id argument: a string; `Ok(None)` when the string names nothing (malformed), which lookups
 /// treat as "not found" and deletes as "nothing to do".
 pub(crate) fn id_lookup(value: &JsValue) -> Result<Option<AttachmentId>> {
-    Ok(AttachmentId::parse(&string(value, "the attachment id")?).ok())
+    Ok(AttachmentId::parse(&string(value, &"the attachment id")?).ok())
 }
 
 /// An id argument that must be well formed (manifest writes).
 pub(crate) fn id_strict(value: &JsValue, what: &str) -> Result<AttachmentId> {
-    AttachmentId::parse(&string(value, what)?)
+    AttachmentId::parse(&string(value, &what)?)
 }
 
 pub(crate) fn session_id(value: &JsValue) -> Result<String> {
-    let session_id = string(value, "sessionId")?;
+    let session_id = string(value, &"sessionId")?;
     validate_session_id(&session_id)?;
     Ok(session_id)
 }
@@ -232,7 +232,7 @@ impl Transfer {
         if is_absent(options) {
             return Ok(Self::Copy);
         }
-        expect_object(options, "options")?;
+        expect_object(options, &"options")?;
         let transfer = field(options, "transfer")?;
         match transfer.as_bool() {
             Some(true) => Ok(Self::Move),

@@ -80,7 +80,7 @@ impl SweepControls {
         if options.is_undefined() || options.is_null() {
             return Ok(controls);
         }
-        convert::expect_object(options, "options")?;
+        convert::expect_object(options, &"options")?;
         let signal = field(options, "signal")?;
         if !(signal.is_undefined() || signal.is_null()) {
             if field(&signal, "aborted").ok().is_none_or(|aborted| aborted.as_bool().is_none()) {
@@ -118,7 +118,7 @@ pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, 
     promise(async move {
         let manifest = AnyManifest::from_js(&manifest)?;
         let store = AnyStore::from_js(&store)?;
-        let older_than = convert::epoch_ms(&older_than_epoch_ms, "olderThanEpochMs")?;
+        let older_than = convert::epoch_ms(&older_than_epoch_ms, &"olderThanEpochMs")?;
         let controls = SweepControls::read(&options)?;
         let mut on_progress = |done, total| controls.progress(done, total);
         let is_aborted = || controls.should_stop();
@@ -142,7 +142,7 @@ pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, 
 #[wasm_bindgen(js_name = resolveLlmRequestAttachments)]
 pub fn resolve_llm_request_attachments(request: JsValue, store: JsValue) -> Promise {
     promise(async move {
-        convert::expect_object(&request, "request")?;
+        convert::expect_object(&request, &"request")?;
         let attachments = field(&request, "attachments")?;
         if !js_sys::Array::is_array(&attachments) {
             return Err(AttachmentStoreError::invalid_input("request.attachments must be an array"));
@@ -184,7 +184,7 @@ pub fn open_attachment_store(options: JsValue) -> Promise {
     promise(async move {
         let mut name = JsValue::UNDEFINED;
         if !(options.is_undefined() || options.is_null()) {
-            convert::expect_object(&options, "options")?;
+            convert::expect_object(&options, &"options")?;
             name = field(&options, "name")?;
         }
         let has_indexed_db = Reflect::get(&js_sys::global(), &"indexedDB".into()).is_ok_and(|factory| factory.is_object());

@@ -18,10 +18,10 @@ impl DurableObjectAttachmentStore {
         thrown((|| {
             let mut prefix = String::new();
             if !(options.is_undefined() || options.is_null()) {
-                convert::expect_object(&options, "options")?;
+                convert::expect_object(&options, &"options")?;
                 let given = convert::field(&options, "prefix")?;
                 if !given.is_undefined() {
-                    prefix = convert::string(&given, "options.prefix")?;
+                    prefix = convert::string(&given, &"options.prefix")?;
                 }
             }
             Ok(Self { store: crate::durable_object::DurableObjectAttachmentStore::new(storage, &prefix)? })
