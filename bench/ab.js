@@ -24,11 +24,16 @@ async function run() {
     new DataView(bytes.buffer).setUint32(0, fresh++);
     return bytes;
   };
+  const getJs = async (id) => {
+    const record = await request(db.transaction(["bytes", "meta"]).objectStore("bytes").get(id));
+    return { bytes: new Uint8Array(record.bytes) };
+  };
+  /** `SIDE` gets started at once, every `SIDE`-th call (so figures are per get). */
+  const SIDE = 50;
+  const sideBySide = (get) => (i) => (i % SIDE ? null : Promise.all(ids.slice(i, i + SIDE).map(get)));
   const variants = {
-    "get 1 KiB, JavaScript": async (i) => {
-      const record = await request(db.transaction(["bytes", "meta"]).objectStore("bytes").get(ids[i]));
-      return { bytes: new Uint8Array(record.bytes) };
-    },
+    "get 1 KiB, JavaScript": (i) => getJs(ids[i]),
+    [`get ${SIDE} × 1 KiB side by side (per get), JavaScript`]: sideBySide(getJs),
   };
   if (params.has("minimal")) {
     const minimal = await import("/M/minimal_get.js");
@@ -38,6 +43,7 @@ async function run() {
   for (const [name, store, M] of [["A", a, A], ["B", b, B]]) {
     Object.assign(variants, {
       [`get 1 KiB, ${name}`]: (i) => store.get(ids[i]),
+      [`get ${SIDE} × 1 KiB side by side (per get), ${name}`]: sideBySide((id) => store.get(id)),
       [`head, ${name}`]: (i) => store.head(ids[i]),
       [`put 1 KiB, ${name}`]: () => store.put(unique(), META),
       [`putMany 10 × 1 KiB (per item), ${name}`]: (i) => (i % 10 ? null : store.putMany(Array.from({ length: 10 }, () => ({ bytes: unique(), meta: META })))),
@@ -53,6 +59,11 @@ async function run() {
       samples[name].push(((performance.now() - start) / calls) * 1000);
     }
   }
+  // For ab.mjs's main-thread figures: one window of `calls` calls of a variant, timed from outside.
+  window.__call = async (name, calls) => {
+    for (let i = 0; i < calls; i++) await variants[name](i % ids.length);
+    return calls;
+  };
   return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
 }
 
