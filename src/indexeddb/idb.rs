@@ -1,12 +1,11 @@
 //! The one module that touches raw IndexedDB requests and transactions.
 //!
-//! Everything else goes through [`Database::run`] (writes), which hands a live [`Tx`] to an async
-//! body and resolves only on the transaction's `complete` event (or fails on `abort`), and
-//! [`Database::read`] (reads), which may share a transaction the engine still keeps active with the
-//! reads before it. Request futures issue
-//! their request when created (so several can be in flight at once) and are woken from the
-//! request's own event, which keeps the transaction active: bodies must await nothing but requests
-//! of their `Tx` (hash and validate before `run`).
+//! Everything else goes through [`Database::run`] for writes, which hands a live [`Tx`] to an async
+//! body and resolves only on the transaction's `complete` event (or fails on `abort`), or through
+//! [`Database::read`] for reads, which may share a transaction the engine still keeps active with
+//! the reads before it. Request futures issue their request when created (so several can be in
+//! flight at once) and are woken from the request's own event, which keeps the transaction active:
+//! bodies must await nothing but requests of their `Tx` (hash and validate before `run`).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
