@@ -315,8 +315,10 @@ pub(crate) struct Database {
     scopes: RefCell<Vec<(&'static [&'static str], Array)>>,
     /// The last read transaction begun, offered to the reads after it ([`Database::read`]).
     shared_read: Rc<RefCell<Option<SharedRead>>>,
-    /// Forgets [`Self::shared_read`] once the engine has ended it (`complete` or `abort`).
-    _on_read_ended: Closure<dyn FnMut(Event)>,
+    /// Forgets [`Self::shared_read`] once the engine has ended it (`complete` or `abort`). Owned by
+    /// JavaScript's garbage collector, not by this connection: a read transaction may end after
+    /// the connection's last handle is dropped, and must still find a live listener.
+    on_read_ended: Function,
     _on_lost: Closure<dyn FnMut(Event)>,
 }
 
@@ -377,8 +379,10 @@ impl Database {
             if slot.as_ref().is_some_and(|shared| event.target().is_some_and(|ended| AsRef::<JsValue>::as_ref(&ended) == AsRef::<JsValue>::as_ref(&shared.raw))) {
                 *slot = None;
             }
-        });
-        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, scopes: RefCell::default(), shared_read, _on_read_ended: on_read_ended, _on_lost: on_lost }))
+        })
+        .into_js_value()
+        .unchecked_into();
+        Ok(Rc::new(Self { raw, name: name.to_owned(), closed, scopes: RefCell::default(), shared_read, on_read_ended, _on_lost: on_lost }))
     }
 
     /// The database's name.
@@ -489,8 +493,8 @@ impl Database {
         }
         .map_err(|error| js_error(error, "starting a transaction"))?;
         if mode.is_none() {
-            raw.set_oncomplete(Some(self._on_read_ended.as_ref().unchecked_ref()));
-            raw.set_onabort(Some(self._on_read_ended.as_ref().unchecked_ref()));
+            raw.set_oncomplete(Some(&self.on_read_ended));
+            raw.set_onabort(Some(&self.on_read_ended));
             *self.shared_read.borrow_mut() = Some(SharedRead { raw: raw.clone(), stores, reads: 1 });
             return Ok(Tx::new(raw, None, &self.closed));
         }
@@ -516,6 +520,8 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        // The listener outlives the connection (see `on_read_ended`); the transaction need not.
+        self.shared_read.borrow_mut().take();
         self.raw.close();
     }
 }
@@ -654,6 +660,22 @@ mod tests {
         assert!(!found.is_undefined(), "read on a fresh transaction");
         let seen = seen.into_inner();
         assert_eq!((seen.len(), distinct(&seen)), (3, 2), "tried the ended transaction, then a fresh one");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_connection_dropped_before_its_read_transaction_ends_leaves_nothing_to_fail() {
+        let uncaught = Rc::new(Cell::new(0));
+        let count = Rc::clone(&uncaught);
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| count.set(count.get() + 1));
+        let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+        global.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref()).unwrap();
+        let db = fresh("dropped").await;
+        read_noting(&db, "absent", &RefCell::default()).await;
+        // The read has answered; its transaction's `complete` comes in a later task.
+        drop(db);
+        sleep(50).await;
+        global.remove_event_listener_with_callback("error", on_error.as_ref().unchecked_ref()).unwrap();
+        assert_eq!(uncaught.get(), 0, "a late `complete` must find a live listener");
     }
 
     #[wasm_bindgen_test]
