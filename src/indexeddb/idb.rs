@@ -376,7 +376,7 @@ impl Database {
         let slot = Rc::clone(&shared_read);
         let on_read_ended = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             let Ok(mut slot) = slot.try_borrow_mut() else { return };
-            if slot.as_ref().is_some_and(|shared| event.target().is_some_and(|ended| AsRef::<JsValue>::as_ref(&ended) == AsRef::<JsValue>::as_ref(&shared.raw))) {
+            if slot.as_ref().is_some_and(|shared| event.target().as_ref() == Some(shared.raw.as_ref())) {
                 *slot = None;
             }
         })
