@@ -35,17 +35,20 @@ async function run() {
   // when the engine has ended it): what sharing gives plain JavaScript.
   let shared = null;
   let sharedReads = 0;
+  const begin = () => {
+    shared = db.transaction(["bytes", "meta"]);
+    sharedReads = 0;
+  };
   const getJsShared = async (id) => {
+    if (!shared || sharedReads >= 32) begin();
     let req;
     try {
-      if (!shared || sharedReads >= 32) throw new Error("begin one");
       req = shared.objectStore("bytes").get(id);
-      sharedReads++;
     } catch {
-      shared = db.transaction(["bytes", "meta"]);
-      sharedReads = 1;
+      begin(); // the engine has ended it
       req = shared.objectStore("bytes").get(id);
     }
+    sharedReads++;
     return { bytes: new Uint8Array((await request(req)).bytes) };
   };
   const variants = {

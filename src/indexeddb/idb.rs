@@ -422,8 +422,8 @@ impl Database {
             if !tx.refused.get() {
                 return outcome;
             }
-            self.shared_read.borrow_mut().take();
         }
+        // Also takes the shared slot (over one the engine ended).
         let tx = self.begin(stores, None)?;
         body(&tx).await
     }
@@ -695,11 +695,7 @@ mod tests {
         let outcome = db
             .run(&[META], Mode::Write, async |tx| {
                 let store = tx.store(META)?;
-                let timer = js_sys::Promise::new(&mut |resolve, _| {
-                    let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap();
-                    set_timeout.unchecked_into::<js_sys::Function>().call2(&JsValue::NULL, &resolve, &JsValue::from(10)).unwrap();
-                });
-                wasm_bindgen_futures::JsFuture::from(timer).await.unwrap();
+                sleep(10).await;
                 store.put(&meta_row("too-late"), None)
             })
             .await;
