@@ -3,7 +3,10 @@
 //
 //   PUT    /sessions/:sessionId/attachments   body = bytes, content-type = media type,
 //                                             optional x-attachment-label   -> 201 AttachmentRef
-//   POST   /sessions/:sessionId/commit                                       -> { committed: [ids] }
+//   POST   /sessions/:sessionId/commit        optional JSON body = the session's state
+//                                             -> { committed: [ids] }, or 409 { code: "NotFound", ids }
+//   GET    /sessions/:sessionId/state         -> the state last committed, or 404
+//   DELETE /sessions/:sessionId               -> 204 (releaseSession: a later sweep reclaims it)
 //   GET    /attachments                                                      -> [AttachmentRef]
 //   GET    /attachments/:id                   -> the bytes with their media type, or 404 { code }
 //   HEAD   /attachments/:id                   -> headers only, or 404
@@ -39,7 +42,6 @@ function attachmentHeaders(meta) {
 }
 
 async function route(request, store, method, parts, url) {
-  const manifest = store.manifest;
   if (parts[0] === "sessions" && parts.length === 3) {
     const sessionId = segment(parts[1]);
     if (parts[2] === "attachments" && method === "PUT") {
@@ -51,12 +53,30 @@ async function route(request, store, method, parts, url) {
       return json(ref, 201);
     }
     if (parts[2] === "commit" && method === "POST") {
-      // The session's pending ids live in the manifest, so a commit works after a restart too.
-      const pending = (await manifest.listUncommitted(Number.MAX_SAFE_INTEGER)).filter((row) => row.sessionId === sessionId);
-      const ids = pending.map((row) => row.attachmentId);
-      await manifest.commitRefs(sessionId, ids);
-      return json({ committed: ids });
+      // A commit covers the session's rows in the manifest, so it works after a restart too.
+      const body = await request.text();
+      let state;
+      try {
+        state = body === "" ? undefined : JSON.parse(body);
+      } catch {
+        return problem(400, "InvalidInput", "the body must be JSON (the session's state) or empty");
+      }
+      try {
+        return json({ committed: await store.session(sessionId).commit(state) });
+      } catch (error) {
+        // Some of the session's attachments are gone: nothing was committed. Put them again.
+        if (error instanceof AttachmentStoreError && error.code === "NotFound") return json({ code: error.code, message: error.message, ids: error.ids }, 409);
+        throw error;
+      }
     }
+    if (parts[2] === "state" && method === "GET") {
+      const state = await store.sessionState(sessionId);
+      return state === undefined ? problem(404, "NotFound", "the session has committed no state") : json(state);
+    }
+  }
+  if (parts[0] === "sessions" && parts.length === 2 && method === "DELETE") {
+    await store.releaseSession(segment(parts[1]));
+    return new Response(null, { status: 204 });
   }
   if (parts[0] === "attachments" && parts.length === 1 && method === "GET") return json(await store.list());
   if (parts[0] === "attachments" && parts.length === 2) {
@@ -80,13 +100,13 @@ async function route(request, store, method, parts, url) {
     if (raw === null || raw.trim() === "" || !Number.isFinite(olderThan)) {
       return problem(400, "InvalidInput", "olderThanEpochMs must be a number of milliseconds");
     }
-    return json(await reclaimOrphanedAttachments(manifest, store, olderThan));
+    return json(await reclaimOrphanedAttachments(store.manifest, store, olderThan));
   }
   const known = ["sessions", "attachments", "reclaim"].includes(parts[0]);
   return known ? problem(405, "MethodNotAllowed", `${method} is not supported here`) : problem(404, "NotFound", "no such route");
 }
 
-/** Answers one request against `store` (which has `.manifest` and `.session(id)`). */
+/** Answers one request against `store` (one of this package's: it has `.manifest`, `.session(id)`, `.sessionState` and `.releaseSession`). */
 export async function handleAttachmentRequest(request, store) {
   const url = new URL(request.url);
   const parts = url.pathname.split("/").filter(Boolean);

@@ -13,16 +13,23 @@ export const ERROR_CODES = Object.freeze([
   "Backend",
 ]);
 
-/** A failed web-attachments operation; `code` says why, `cause` holds the underlying value. */
+/**
+ * A failed web-attachments operation; `code` says why, `cause` holds the underlying value, and
+ * `ids` (a rejected commit) the attachments that are gone.
+ */
 export class AttachmentStoreError extends Error {
   constructor(code, message, options) {
     super(message, options);
     this.name = "AttachmentStoreError";
     this.code = ERROR_CODES.includes(code) ? code : "Backend";
+    if (options?.ids !== undefined) this.ids = options.ids;
   }
 }
 
-/** Called from wasm: builds the error with a cause only when there is one. */
-export function createAttachmentStoreError(code, message, cause) {
-  return new AttachmentStoreError(code, message, cause === undefined ? undefined : { cause });
+/** Called from wasm: builds the error with a cause and ids only when there are some. */
+export function createAttachmentStoreError(code, message, cause, ids) {
+  const options = {};
+  if (cause !== undefined) options.cause = cause;
+  if (ids !== undefined) options.ids = ids;
+  return new AttachmentStoreError(code, message, options);
 }

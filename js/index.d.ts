@@ -119,12 +119,23 @@ export interface AttachmentStore extends AttachmentStoreLike {
   readonly persistence: AttachmentStorePersistence;
   /** Releases the store; later calls reject `Closed`. */
   close(): void;
+  /**
+   * The state the session last committed with `commit(state)` (a fresh copy each call), or
+   * `undefined`. It survives reloads on durable stores.
+   */
+  sessionState(sessionId: string): Promise<unknown>;
+  /**
+   * A deleted conversation: in one transaction the session's rows lose their commits (they become
+   * uncommitted, intended now) and its state is deleted, so a later sweep reclaims its attachments
+   * once the grace period has passed, unless another session holds them.
+   */
+  releaseSession(sessionId: string): Promise<void>;
 }
 
 /**
  * The methods a manifest implemented in JavaScript must have. `entriesFor` goes beyond the four
  * manifest rules: the reclaim sweep needs every row of a content (committed ones too) before it
- * may delete shared bytes.
+ * may delete shared bytes. The optional ones give sessions their whole lifecycle over it.
  */
 export interface AttachmentManifestLike {
   recordIntent(intent: AttachmentIntent): Promise<void>;
@@ -132,6 +143,16 @@ export interface AttachmentManifestLike {
   listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
   forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
   entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
+  /**
+   * Stamps the session's rows of `ids` (as `commitRefs`) and saves `state` as its state, in one
+   * write. Called by `session.commit(state)` (always with a state: `commit()` calls `commitRefs`);
+   * without it, only `commit()` works.
+   */
+  commitSession?(sessionId: string, ids: readonly AttachmentId[], state: unknown): Promise<void>;
+  /** The state `commitSession` last saved for the session, or `undefined`. */
+  sessionState?(sessionId: string): Promise<unknown>;
+  /** Drops the commits of the session's rows (intended now) and deletes its state, in one write. */
+  releaseSession?(sessionId: string): Promise<void>;
 }
 
 /** The members every manifest of this package has. */
@@ -168,9 +189,12 @@ export declare class IndexedDbAttachmentStore {
   static deleteDatabase(name: string): Promise<void>;
   /** The database name. */
   readonly name: string;
-  /** The manifest in the same database. */
+  /** The manifest in the same database (the same object on every access). */
   readonly manifest: IndexedDbAttachmentManifest;
-  /** A session-scoped view: intent, bytes and metadata are written in one transaction. */
+  /**
+   * The session-scoped view of `sessionId`, the same object on every call: intent, bytes and
+   * metadata are written in one transaction per put.
+   */
   session(sessionId: string): SessionScopedAttachmentStore;
 }
 
@@ -184,9 +208,9 @@ export declare class IndexedDbAttachmentManifest {
 export interface MemoryAttachmentStore extends AttachmentStore, WasmOwned {}
 export declare class MemoryAttachmentStore {
   constructor();
-  /** The manifest that goes with this store. */
+  /** The manifest that goes with this store (the same object on every access). */
   readonly manifest: MemoryAttachmentManifest;
-  /** A session-scoped view over this store and its manifest. */
+  /** The session-scoped view of `sessionId` over this store and its manifest (the same object on every call). */
   session(sessionId: string): SessionScopedAttachmentStore;
 }
 
@@ -197,21 +221,44 @@ export declare class MemoryAttachmentManifest {
 }
 
 /**
- * A store for one session: `put` records the session's intent before the bytes land and tracks
- * the id as pending until {@link SessionScopedAttachmentStore.commit}. `get`, `head`, `list` and
- * `delete` forward to the inner store.
+ * A store for one session (one conversation): `put` records the session's intent before the
+ * bytes land and tracks the id as pending until {@link SessionScopedAttachmentStore.commit}.
+ * `get`, `head`, `list` and `delete` forward to the inner store.
+ *
+ * The view need not live long: a commit covers the *session*, so a view made after a reload, or in
+ * another tab or worker, commits what the session put before it.
  */
 export interface SessionScopedAttachmentStore extends AttachmentStore, WasmOwned {}
 export declare class SessionScopedAttachmentStore {
   /** A session view over any store and manifest, JavaScript-implemented ones included. */
   constructor(store: AttachmentStoreLike, manifest: AttachmentManifestLike, sessionId: string);
   readonly sessionId: string;
-  /** Ids put through this view and not yet committed, in put order. */
+  /** Ids put through this view and not yet committed, in put order (see {@link SessionScopedAttachmentStore.pending} for the session's). */
   pendingManifestCommitIds(): AttachmentId[];
-  /** Forgets ids from the pending list. */
+  /** Forgets ids from this view's pending list. */
   markManifestCommitted(ids: readonly AttachmentId[]): void;
-  /** `commitRefs(sessionId, pending)`, then marks them committed; resolves with the ids. */
-  commit(): Promise<AttachmentId[]>;
+  /**
+   * Commits the session: this view's pending ids and every uncommitted row the session has,
+   * whoever put them. In one transaction it checks that each still has the session's row and its
+   * bytes, then stamps them all and, when `state` is given, saves it as the session's state
+   * (read it back with `store.sessionState(sessionId)`). Resolves with the ids: they are kept.
+   *
+   * If any is gone (a sweep reclaimed it, another tab deleted it), **nothing** is written and it
+   * rejects `NotFound` with `error.ids` = the missing ids. They stay pending: put the same content
+   * again (that makes it whole) or {@link SessionScopedAttachmentStore.discard} them, then commit again.
+   *
+   * `state` is any structured-cloneable value (a function in it rejects `InvalidInput`, writing
+   * nothing). Over a JavaScript-implemented manifest, `commit(state)` needs its `commitSession`.
+   */
+  commit(state?: unknown): Promise<AttachmentId[]>;
+  /**
+   * Drops `ids` from pending and, in one transaction, forgets this session's uncommitted rows of
+   * them and deletes their bytes unless another row of the attachment exists or a plain put holds
+   * them. A committed row is kept (release the session to give it up).
+   */
+  discard(ids: readonly AttachmentId[]): Promise<void>;
+  /** The ids of the session's uncommitted rows, whichever page, tab or worker put them. */
+  pending(): Promise<AttachmentId[]>;
 }
 
 /**
@@ -224,9 +271,9 @@ export interface DurableObjectAttachmentStore extends AttachmentStore, WasmOwned
 export declare class DurableObjectAttachmentStore {
   /** A store over `ctx.storage`; `prefix` keeps several stores apart in one object. */
   constructor(storage: DurableObjectStorageLike, options?: { prefix?: string });
-  /** The manifest in the same storage. */
+  /** The manifest in the same storage (the same object on every access). */
   readonly manifest: DurableObjectAttachmentManifest;
-  /** A session-scoped view: intent and bytes are written in one storage transaction. */
+  /** The session-scoped view of `sessionId` (the same object on every call): intent and bytes are written in one storage transaction. */
   session(sessionId: string): SessionScopedAttachmentStore;
 }
 
@@ -257,9 +304,12 @@ export declare function openAttachmentStore(options?: { name?: string }): Promis
 
 /** Options of {@link reclaimOrphanedAttachments}. */
 export interface ReclaimOptions {
-  /** Stops the sweep between rows; it then rejects `Backend` with the signal's reason as `cause`. */
+  /**
+   * Stops the sweep between batches; it then rejects `Backend` with the signal's reason as `cause`.
+   * An already-aborted signal rejects before anything is read.
+   */
   signal?: AbortSignal;
-  /** Called with `(0, total)` first, then after each step (memory, your own stores) or batch of up to 256 rows (IndexedDB). */
+  /** Called with `(0, total)` first, then after each batch of rows (up to 256 on IndexedDB, 64 in memory, one for your own stores and Durable Objects). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -317,8 +367,10 @@ export declare const ERROR_CODES: readonly ErrorCode[];
 
 /** Every rejection of this package. `cause` holds the underlying `DOMException` or value. */
 export declare class AttachmentStoreError extends Error {
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown });
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; ids?: AttachmentId[] });
   readonly name: "AttachmentStoreError";
   readonly code: ErrorCode;
   readonly cause?: unknown;
+  /** The attachments the error is about: for a rejected commit, the ids that are gone. */
+  readonly ids?: AttachmentId[];
 }

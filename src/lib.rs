@@ -40,6 +40,7 @@ mod manifest;
 pub mod memory;
 mod reclaim;
 mod session;
+mod session_state;
 mod store;
 
 #[cfg(target_arch = "wasm32")]
@@ -74,6 +75,7 @@ pub use crate::manifest::AttachmentManifest;
 pub use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
 pub use crate::reclaim::{reclaim_orphaned_attachments, ReclaimOptions};
 pub use crate::session::SessionScopedAttachmentStore;
+pub use crate::session_state::SessionState;
 pub use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 
-use crate::core::error::Result;
+use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::session_state::SessionState;
 
 /// Where sessions record intents and commits. Rows are keyed by `(session_id, attachment_id)`.
 ///
@@ -34,5 +35,73 @@ pub trait AttachmentManifest {
     /// (see [`crate::AttachmentStore::colocation`]). `None`: it cannot.
     fn colocation(&self) -> Option<String> {
         None
+    }
+
+    /// The session's uncommitted rows, whoever wrote them (another page, a worker, a view made
+    /// before a reload). The default filters `list_uncommitted(i64::MAX)`; backends read only the
+    /// session's rows.
+    async fn uncommitted_rows_of(&self, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+        let mut rows = self.list_uncommitted(i64::MAX).await?;
+        rows.retain(|row| row.session_id == session_id);
+        Ok(rows)
+    }
+
+    /// Stamps the session's rows of `ids` as [`Self::commit_refs`] does and, with `state`, saves
+    /// it as the session's state, in one write. This is the manifest's half of
+    /// [`crate::AttachmentStore::commit_session`], which checks the bytes first. The default can
+    /// save no state: with one it rejects `InvalidInput`.
+    async fn commit_session(&self, session_id: &str, ids: &[AttachmentId], state: Option<&SessionState>) -> Result<()> {
+        if state.is_some() {
+            return Err(AttachmentStoreError::invalid_input("this manifest cannot save a session's state (it has no commitSession)"));
+        }
+        self.commit_refs(session_id, ids).await
+    }
+
+    /// The state the session last committed, if any. The default keeps none.
+    async fn session_state(&self, _session_id: &str) -> Result<Option<SessionState>> {
+        Ok(None)
+    }
+
+    /// A deleted conversation: in one write, the session's rows lose their commits (uncommitted,
+    /// intended now, see [`crate::core::session_rules::apply_release`]) and its state is deleted, so
+    /// a sweep reclaims its attachments after the grace period unless another session holds them.
+    /// The default cannot (it would need every row of the session): it rejects `InvalidInput`.
+    async fn release_session(&self, _session_id: &str) -> Result<()> {
+        Err(AttachmentStoreError::invalid_input("this manifest cannot release a session (it has no releaseSession)"))
+    }
+}
+
+/// A borrowed manifest is a manifest (see the store's counterpart).
+#[async_trait(?Send)]
+impl<M: AttachmentManifest + ?Sized> AttachmentManifest for &M {
+    async fn record_intent(&self, intent: &AttachmentIntent) -> Result<()> {
+        M::record_intent(self, intent).await
+    }
+    async fn commit_refs(&self, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        M::commit_refs(self, session_id, ids).await
+    }
+    async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
+        M::list_uncommitted(self, older_than_epoch_ms).await
+    }
+    async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
+        M::forget(self, attachment_id, session_id).await
+    }
+    async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
+        M::entries_for(self, attachment_id).await
+    }
+    fn colocation(&self) -> Option<String> {
+        M::colocation(self)
+    }
+    async fn uncommitted_rows_of(&self, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+        M::uncommitted_rows_of(self, session_id).await
+    }
+    async fn commit_session(&self, session_id: &str, ids: &[AttachmentId], state: Option<&SessionState>) -> Result<()> {
+        M::commit_session(self, session_id, ids, state).await
+    }
+    async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>> {
+        M::session_state(self, session_id).await
+    }
+    async fn release_session(&self, session_id: &str) -> Result<()> {
+        M::release_session(self, session_id).await
     }
 }

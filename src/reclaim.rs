@@ -11,8 +11,9 @@ use crate::store::AttachmentStore;
 pub struct ReclaimOptions<'a> {
     /// Called with `(0, total)` first, then after each step or batch of steps with `(done, total)`.
     pub on_progress: Option<&'a mut dyn FnMut(u64, u64)>,
-    /// Checked before each step or batch; when it returns true the sweep stops and fails with
-    /// [`ReclaimOptions::ABORTED`]. Rows already handled stay handled.
+    /// Checked before the sweep reads anything and before each step or batch; when it returns true
+    /// the sweep stops and fails with [`ReclaimOptions::ABORTED`]. Rows already handled stay
+    /// handled.
     pub is_aborted: Option<&'a dyn Fn() -> bool>,
 }
 
@@ -36,6 +37,11 @@ pub async fn reclaim_orphaned_attachments(
     older_than_epoch_ms: i64,
     mut options: ReclaimOptions<'_>,
 ) -> Result<AttachmentReclamationReport> {
+    let is_aborted = options.is_aborted;
+    let aborted = || is_aborted.is_some_and(|aborted| aborted());
+    if aborted() {
+        return Err(AttachmentStoreError::backend(ReclaimOptions::ABORTED));
+    }
     let mut candidates = manifest.list_uncommitted(older_than_epoch_ms).await?;
     // In id order, so a batch covers one stretch of ids: a backend may read (and delete) it as a
     // key range. Each step re-checks its rows anyway, so the order changes no outcome.
@@ -50,7 +56,7 @@ pub async fn reclaim_orphaned_attachments(
     progress(0);
     let mut done = 0;
     for batch in candidates.chunks(store.reclaim_batch_size().max(1)) {
-        if options.is_aborted.is_some_and(|aborted| aborted()) {
+        if aborted() {
             return Err(AttachmentStoreError::backend(ReclaimOptions::ABORTED));
         }
         for outcome in store.reclaim_batch(manifest, batch, older_than_epoch_ms).await? {

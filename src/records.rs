@@ -323,6 +323,45 @@ impl FromJs for AttachmentManifestEntry {
     }
 }
 
+// ---- what backends add to the records ------------------------------------------------------
+
+/// The property of a stored metadata row that marks bytes a plain put holds (`plain: true`): no
+/// sweep or discard deletes them. Absent on rows only sessions wrote.
+const PLAIN_FIELD: &str = "plain";
+
+/// Whether a stored metadata row says a plain put holds its bytes.
+pub(crate) fn is_plain(row: &JsValue) -> bool {
+    Reflect::get(row, &intern(PLAIN_FIELD).into()).ok().and_then(|plain| plain.as_bool()) == Some(true)
+}
+
+/// Marks a metadata row about to be stored as held by a plain put.
+pub(crate) fn mark_plain(row: &JsValue) {
+    let _ = Reflect::set(row, &intern(PLAIN_FIELD).into(), &JsValue::TRUE);
+}
+
+/// A session's state as stored: `{ sessionId?, value }` for a JavaScript value, `{ sessionId?,
+/// bytes: ArrayBuffer }` for bytes, so each reads back as what it was.
+pub(crate) fn state_record(session_id: Option<&str>, state: &crate::SessionState) -> JsValue {
+    let record = ObjectBuilder::new().set_some("sessionId", session_id);
+    match state {
+        crate::SessionState::Bytes(bytes) => record.set("bytes", js_sys::Uint8Array::from(bytes.as_slice()).buffer()),
+        crate::SessionState::Js(value) => record.set("value", value.clone()),
+    }
+    .build()
+}
+
+/// A stored session state read back ([`state_record`]); anything else is `MetadataDecode`.
+pub(crate) fn decode_state(record: &JsValue) -> Result<crate::SessionState> {
+    let has = |name: &str| Reflect::has(record, &intern(name).into()).unwrap_or(false);
+    if record.is_object() && has("value") {
+        return Ok(crate::SessionState::Js(field(record, "value")?));
+    }
+    match field(record, "bytes").ok().and_then(|bytes| bytes.dyn_into::<js_sys::ArrayBuffer>().ok()) {
+        Some(bytes) if record.is_object() => Ok(crate::SessionState::Bytes(js_sys::Uint8Array::new(&bytes).to_vec())),
+        _ => Err(AttachmentStoreError::new(ErrorCode::MetadataDecode, "a stored session state cannot be read")),
+    }
+}
+
 /// `{ scannedIntentCount, reclaimedCount, deletedCount, deletedBytes }`
 impl ToJs for AttachmentReclamationReport {
     fn to_js(&self) -> JsValue {

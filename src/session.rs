@@ -11,13 +11,17 @@ use crate::core::manifest_rules::{validate_session_id, AttachmentIntent, Attachm
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::core::sweep_rules::SweepStepOutcome;
 use crate::manifest::AttachmentManifest;
+use crate::session_state::SessionState;
 use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
 /// A store for one session (one agent conversation): every `put` records the session's intent in
 /// the manifest before the bytes land and remembers the id as pending until [`Self::commit`].
 ///
-/// Over an IndexedDB store and its own manifest the intent, bytes and metadata are written in one
-/// transaction; over anything else, intent first, then bytes.
+/// Over a store and its own manifest (IndexedDB, memory, Durable Object) the intent, bytes and
+/// metadata are written in one transaction; over anything else, intent first, then bytes.
+///
+/// The view is cheap and need not live long: a commit covers the *session*, so a view made after a
+/// reload (or in another tab or worker) commits what the session put before it.
 pub struct SessionScopedAttachmentStore<S, M> {
     inner: S,
     manifest: M,
@@ -47,13 +51,50 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
         &self.manifest
     }
 
-    /// Commits every pending id (`commit_refs`), then marks them committed; returns them. Call it
-    /// when the session has durably saved its own state that refers to the attachments.
+    /// Commits the session: this view's pending ids and every uncommitted row the session has, in
+    /// one transaction where the store and manifest share one ([`AttachmentStore::commit_session`]).
+    /// Resolves with the ids, now kept; fails `NotFound` with [`crate::AttachmentStoreError::ids`]
+    /// = the ids that are gone (a sweep reclaimed them, another tab deleted them), having written
+    /// nothing. Those stay pending: put the same content again, or [`Self::discard`] them, then
+    /// commit again. Call it when the session has saved its own state, or use
+    /// [`Self::commit_with_state`] to save that state in the same transaction.
     pub async fn commit(&self) -> Result<Vec<AttachmentId>> {
-        let ids = self.pending_manifest_commit_ids();
-        self.manifest.commit_refs(&self.session_id, &ids).await?;
+        self.commit_covering(None).await
+    }
+
+    /// [`Self::commit`], saving `state` as the session's state in the same transaction: both land,
+    /// or neither. Read it back with [`AttachmentManifest::session_state`].
+    pub async fn commit_with_state(&self, state: SessionState) -> Result<Vec<AttachmentId>> {
+        self.commit_covering(Some(&state)).await
+    }
+
+    async fn commit_covering(&self, state: Option<&SessionState>) -> Result<Vec<AttachmentId>> {
+        let pending = self.pending_manifest_commit_ids();
+        let ids = self.inner.commit_session(&self.manifest, &self.session_id, &pending, state).await?;
         self.mark_manifest_committed(&ids);
         Ok(ids)
+    }
+
+    /// Drops `ids` from pending and, in one transaction where the store and manifest share one,
+    /// forgets this session's uncommitted rows of them and deletes their bytes unless another row
+    /// of the attachment exists or a plain put holds it.
+    pub async fn discard(&self, ids: &[AttachmentId]) -> Result<()> {
+        self.mark_manifest_committed(ids);
+        self.inner.discard(&self.manifest, &self.session_id, ids).await
+    }
+
+    /// The ids of the session's uncommitted rows, whichever view, page or worker put them (unlike
+    /// [`AttachmentStore::pending_manifest_commit_ids`], this view's own list).
+    pub async fn pending(&self) -> Result<Vec<AttachmentId>> {
+        let mut ids: Vec<AttachmentId> = self.manifest.uncommitted_rows_of(&self.session_id).await?.into_iter().map(|row| row.attachment_id).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Whether the store and the manifest share one database (so the store's own writes keep
+    /// the manifest's rows in step).
+    fn colocated(&self) -> bool {
+        self.manifest.colocation().is_some() && self.manifest.colocation() == self.inner.colocation()
     }
 
     /// Puts through `write`, which stores bytes hashing to each of `ids` together with this
@@ -68,7 +109,7 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
         let now = now_epoch_ms();
         let intents: Vec<AttachmentIntent> = ids.into_iter().map(|id| AttachmentIntent::new(id, self.session_id.clone(), now)).collect();
         let references = write(&self.inner, &self.manifest, &intents).await?;
-        let mut pending = self.pending();
+        let mut pending = self.pending_ids();
         for reference in &references {
             if !pending.contains(&reference.id) {
                 pending.push(reference.id.clone());
@@ -77,7 +118,7 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
         Ok(references)
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AttachmentId>> {
+    fn pending_ids(&self) -> std::sync::MutexGuard<'_, Vec<AttachmentId>> {
         self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -105,8 +146,14 @@ impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScope
         self.inner.list().await
     }
 
+    /// Deletes from the inner store, and the id's rows from this view's manifest when it is not the
+    /// store's own (the store's own delete drops them there).
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
-        self.inner.delete(id).await
+        self.inner.delete(id).await?;
+        if !self.colocated() {
+            self.manifest.forget(id, None).await?;
+        }
+        Ok(())
     }
 
     fn persistence(&self) -> AttachmentStorePersistence {
@@ -114,15 +161,27 @@ impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScope
     }
 
     fn pending_manifest_commit_ids(&self) -> Vec<AttachmentId> {
-        self.pending().clone()
+        self.pending_ids().clone()
     }
 
     fn mark_manifest_committed(&self, ids: &[AttachmentId]) {
-        self.pending().retain(|id| !ids.contains(id));
+        self.pending_ids().retain(|id| !ids.contains(id));
     }
 
     fn colocation(&self) -> Option<String> {
         self.inner.colocation()
+    }
+
+    async fn held_by_plain_put(&self, id: &AttachmentId) -> Result<bool> {
+        self.inner.held_by_plain_put(id).await
+    }
+
+    async fn commit_session(&self, manifest: &dyn AttachmentManifest, session_id: &str, pending: &[AttachmentId], state: Option<&SessionState>) -> Result<Vec<AttachmentId>> {
+        self.inner.commit_session(manifest, session_id, pending, state).await
+    }
+
+    async fn discard(&self, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        self.inner.discard(manifest, session_id, ids).await
     }
 
     async fn put_with_intent(

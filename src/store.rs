@@ -2,12 +2,15 @@
 
 use async_trait::async_trait;
 
-use crate::core::error::{ErrorCode, Result};
+use crate::core::clock::now_epoch_ms;
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
+use crate::core::session_rules::{commit_ids, plan_commit, plan_discard};
 use crate::core::sweep_rules::{plan_sweep_step, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
+use crate::session_state::SessionState;
 
 /// Whether a store's data outlives the page or process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,13 +33,18 @@ impl AttachmentStorePersistence {
 
 /// A content-addressed attachment store: bytes keyed by their SHA-256, with metadata beside them.
 ///
-/// The five data methods are what a backend must provide. The two `*_with_*` / `reclaim_*` hooks
-/// have correct but non-atomic defaults built from the others; a backend that keeps manifest and
-/// bytes in one database overrides them to run in one transaction.
+/// The five data methods are what a backend must provide. The hooks after them (puts with an
+/// intent, commits, discards, sweep steps) have correct but non-atomic defaults built from the
+/// others; a backend that keeps manifest and bytes in one database overrides them to run in one
+/// transaction.
 #[async_trait(?Send)]
 pub trait AttachmentStore {
     /// Stores `bytes` under their SHA-256. Same bytes, same id, stored once; a repeat put keeps the
     /// bytes and replaces the metadata.
+    ///
+    /// A *plain* put: what it stores is managed by no session, and no sweep deletes it (also when a
+    /// session later intends the same content and never commits it); only [`Self::delete`] does.
+    /// Sessions put through [`Self::put_with_intent`].
     async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef>;
 
     /// The attachment, or `NotFound`.
@@ -48,7 +56,8 @@ pub trait AttachmentStore {
     /// Every stored attachment's metadata, ordered by id.
     async fn list(&self) -> Result<Vec<AttachmentRef>>;
 
-    /// Deletes unconditionally; deleting what is absent is fine.
+    /// Deletes unconditionally; deleting what is absent is fine. Backends with a manifest of their
+    /// own also drop every row of the id there, in the same write.
     async fn delete(&self, id: &AttachmentId) -> Result<()>;
 
     /// Whether the data outlives the page.
@@ -69,9 +78,17 @@ pub trait AttachmentStore {
         None
     }
 
+    /// Whether a plain put ([`Self::put`]) holds `id`'s bytes, so that no sweep or discard may
+    /// delete them. Asked by the step-wise defaults; backends that know it answer inside their own
+    /// transactions instead. The default (a store that cannot tell) says no.
+    async fn held_by_plain_put(&self, _id: &AttachmentId) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Records `intent` in `manifest`, then puts the bytes. The default does it in two steps, so a
     /// crash in between leaves an intent without bytes (harmless: the sweep forgets it), never bytes
-    /// without an intent.
+    /// without an intent. Its second step is a [`Self::put`]: a store that remembers plain puts
+    /// overrides this, so that a session's bytes stay sweepable.
     async fn put_with_intent(
         &self,
         manifest: &dyn AttachmentManifest,
@@ -80,6 +97,32 @@ pub trait AttachmentStore {
         meta: AttachmentCreateMeta,
     ) -> Result<AttachmentRef> {
         put_with_intent_in_steps(self, manifest, intent, bytes, meta).await
+    }
+
+    /// Commits `session_id` (contract §8): covers `pending` (a view's own ids) and every
+    /// uncommitted row the session has in `manifest`; checks that each still has the session's row
+    /// and its bytes; then stamps them all and saves `state` when given. If any is gone, nothing is
+    /// written and it fails `NotFound` with [`AttachmentStoreError::ids`] = the missing ids.
+    /// Resolves with the ids covered ([`crate::core::session_rules::commit_ids`]).
+    ///
+    /// The default checks, then stamps through `manifest.commit_session` (not atomic: a sweep may
+    /// land in between); backends sharing one database with `manifest` do it in one transaction.
+    async fn commit_session(
+        &self,
+        manifest: &dyn AttachmentManifest,
+        session_id: &str,
+        pending: &[AttachmentId],
+        state: Option<&SessionState>,
+    ) -> Result<Vec<AttachmentId>> {
+        commit_session_in_steps(self, manifest, session_id, pending, state).await
+    }
+
+    /// Discards `ids` of `session_id`: forgets the session's uncommitted rows of them and deletes
+    /// their bytes unless another row of the attachment exists or a plain put holds it
+    /// ([`crate::core::session_rules::plan_discard`]). The default works id by id through the
+    /// traits; backends sharing one database with `manifest` do it in one transaction.
+    async fn discard(&self, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        discard_in_steps(self, manifest, session_id, ids).await
     }
 
     /// How many listed rows [`Self::reclaim_batch`] takes at once. 1 (the default) is a step per
@@ -136,7 +179,7 @@ pub(crate) async fn reclaim_step_in_steps<S: AttachmentStore + ?Sized>(
     older_than_epoch_ms: i64,
 ) -> Result<SweepStepOutcome> {
         let current = manifest.entries_for(&listed.attachment_id).await?;
-        let plan = plan_sweep_step(listed, &current, older_than_epoch_ms);
+        let plan = plan_sweep_step(listed, &current, older_than_epoch_ms, store.held_by_plain_put(&listed.attachment_id).await?);
         let mut deleted_bytes = None;
         if plan.delete_bytes {
             deleted_bytes = store.head(&listed.attachment_id).await?.map(|meta| meta.byte_len);
@@ -148,6 +191,49 @@ pub(crate) async fn reclaim_step_in_steps<S: AttachmentStore + ?Sized>(
             store.delete(&listed.attachment_id).await?;
         }
         Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
+}
+
+/// The default [`AttachmentStore::commit_session`]: reads the rows, checks the bytes with `head`,
+/// then stamps (and saves the state) through `manifest.commit_session`. Not atomic.
+pub(crate) async fn commit_session_in_steps<S: AttachmentStore + ?Sized>(
+    store: &S,
+    manifest: &dyn AttachmentManifest,
+    session_id: &str,
+    pending: &[AttachmentId],
+    state: Option<&SessionState>,
+) -> Result<Vec<AttachmentId>> {
+    let mut rows = manifest.uncommitted_rows_of(session_id).await?;
+    for id in pending {
+        if !rows.iter().any(|row| &row.attachment_id == id) {
+            rows.extend(manifest.entries_for(id).await?.into_iter().filter(|row| row.session_id == session_id));
+        }
+    }
+    let ids = commit_ids(session_id, pending, &rows);
+    let mut has_bytes = Vec::with_capacity(ids.len());
+    for id in &ids {
+        has_bytes.push(store.head(id).await?.is_some());
+    }
+    let plan = plan_commit(session_id, ids, &rows, &has_bytes, now_epoch_ms());
+    if !plan.is_whole() {
+        return Err(AttachmentStoreError::missing(plan.missing));
+    }
+    manifest.commit_session(session_id, &plan.ids, state).await?;
+    Ok(plan.ids)
+}
+
+/// The default [`AttachmentStore::discard`], id by id through the traits (not atomic).
+pub(crate) async fn discard_in_steps<S: AttachmentStore + ?Sized>(store: &S, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+    for id in ids {
+        let rows = manifest.entries_for(id).await?;
+        let plan = plan_discard(session_id, id, &rows, store.held_by_plain_put(id).await?);
+        if plan.forget_row {
+            manifest.forget(id, Some(session_id)).await?;
+        }
+        if plan.delete_bytes {
+            store.delete(id).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Records `intents` one by one, the step-wise half of a put with intents (for stores that cannot
@@ -165,5 +251,59 @@ pub(crate) fn intent_failure(error: crate::AttachmentStoreError) -> crate::Attac
     match error.code() {
         ErrorCode::InvalidInput | ErrorCode::Closed | ErrorCode::QuotaExceeded => error,
         _ => error.with_code(ErrorCode::ManifestRecordFailed).context("recording the intent failed"),
+    }
+}
+
+/// A borrowed store is a store: a session view can be made over `&store`, leaving the caller the
+/// store itself (the conformance suite sweeps and deletes beside its sessions this way).
+#[async_trait(?Send)]
+impl<S: AttachmentStore + ?Sized> AttachmentStore for &S {
+    async fn put(&self, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        S::put(self, bytes, meta).await
+    }
+    async fn get(&self, id: &AttachmentId) -> Result<StoredAttachment> {
+        S::get(self, id).await
+    }
+    async fn head(&self, id: &AttachmentId) -> Result<Option<AttachmentRef>> {
+        S::head(self, id).await
+    }
+    async fn list(&self) -> Result<Vec<AttachmentRef>> {
+        S::list(self).await
+    }
+    async fn delete(&self, id: &AttachmentId) -> Result<()> {
+        S::delete(self, id).await
+    }
+    fn persistence(&self) -> AttachmentStorePersistence {
+        S::persistence(self)
+    }
+    fn pending_manifest_commit_ids(&self) -> Vec<AttachmentId> {
+        S::pending_manifest_commit_ids(self)
+    }
+    fn mark_manifest_committed(&self, ids: &[AttachmentId]) {
+        S::mark_manifest_committed(self, ids)
+    }
+    fn colocation(&self) -> Option<String> {
+        S::colocation(self)
+    }
+    async fn held_by_plain_put(&self, id: &AttachmentId) -> Result<bool> {
+        S::held_by_plain_put(self, id).await
+    }
+    async fn put_with_intent(&self, manifest: &dyn AttachmentManifest, intent: &AttachmentIntent, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
+        S::put_with_intent(self, manifest, intent, bytes, meta).await
+    }
+    async fn commit_session(&self, manifest: &dyn AttachmentManifest, session_id: &str, pending: &[AttachmentId], state: Option<&SessionState>) -> Result<Vec<AttachmentId>> {
+        S::commit_session(self, manifest, session_id, pending, state).await
+    }
+    async fn discard(&self, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        S::discard(self, manifest, session_id, ids).await
+    }
+    fn reclaim_batch_size(&self) -> usize {
+        S::reclaim_batch_size(self)
+    }
+    async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
+        S::reclaim_batch(self, manifest, listed, older_than_epoch_ms).await
+    }
+    async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
+        S::reclaim_step(self, manifest, listed, older_than_epoch_ms).await
     }
 }

@@ -11,7 +11,7 @@ use web_attachments::indexeddb::SCHEMA_VERSION;
 use web_attachments::testing::conformance::{run_all, ConformanceHarness};
 use web_attachments::{
     content_id, reclaim_orphaned_attachments, AttachmentCreateMeta, AttachmentIntent, AttachmentManifest, AttachmentStore,
-    ErrorCode, IndexedDbAttachmentManifest, IndexedDbAttachmentStore, ReclaimOptions, Result, SessionScopedAttachmentStore,
+    ErrorCode, IndexedDbAttachmentManifest, IndexedDbAttachmentStore, ReclaimOptions, Result, SessionScopedAttachmentStore, SessionState,
 };
 use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest};
 
@@ -159,6 +159,91 @@ async fn sweep_racing_re_puts_and_commits_on_another_connection_loses_nothing() 
         assert!(report.deleted_count >= 20 && report.deleted_count <= 40, "{report:?}");
         assert!(sweeper.manifest().list_uncommitted(2_000).await.unwrap().is_empty());
     }
+}
+
+/// A commit's state the engine cannot store (a function) fails inside the commit's transaction,
+/// after its stamps were issued: the transaction aborts, so neither the stamps nor the state land.
+#[wasm_bindgen_test]
+async fn a_commit_whose_state_the_engine_refuses_writes_neither_stamps_nor_state() {
+    let store = IndexedDbAttachmentStore::open(&unique("refused-state")).await.unwrap();
+    let session = store.session("s").unwrap();
+    let id = session.put(b"attachment", meta("text/plain")).await.unwrap().id;
+    let function: JsValue = js_sys::Function::new_no_args("return 1").into();
+    let error = session.commit_with_state(SessionState::Js(function)).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidInput, "{error}");
+    assert!(error.message().contains("DataCloneError"), "{error}");
+    let rows = store.manifest().entries_for(&id).await.unwrap();
+    assert!(rows.len() == 1 && !rows[0].is_committed(), "the stamp did not land: {rows:?}");
+    assert_eq!(store.manifest().session_state("s").await.unwrap(), None, "no state landed");
+    assert_eq!(session.pending_manifest_commit_ids(), vec![id.clone()], "still pending");
+    let state = SessionState::Js(js_sys::JSON::parse(r#"{"turns":["hello"]}"#).unwrap());
+    assert_eq!(session.commit_with_state(state).await.unwrap(), vec![id]);
+    let saved = store.manifest().session_state("s").await.unwrap();
+    let Some(SessionState::Js(saved)) = saved else { panic!("a JavaScript state reads back as one: {saved:?}") };
+    assert_eq!(js_sys::JSON::stringify(&saved).unwrap(), r#"{"turns":["hello"]}"#);
+}
+
+/// What the commits issue found (677 of 933 resolved commits' attachments gone): one connection
+/// sweeps everything uncommitted, over and over, while another puts and commits. Every commit that
+/// resolves has its attachments afterwards and through a final sweep; the others reject naming
+/// what is gone, and a re-put makes them whole.
+#[wasm_bindgen_test]
+async fn a_sweep_on_another_connection_never_leaves_a_resolved_commit_without_its_attachments() {
+    let name = unique("commit-race");
+    let sweeper = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let writer = IndexedDbAttachmentStore::open(&name).await.unwrap();
+    let running = std::cell::Cell::new(true);
+    let sweeps = async {
+        let mut count = 0;
+        while running.get() {
+            reclaim_orphaned_attachments(&sweeper.manifest(), &sweeper, js_sys::Date::now() as i64 + 60_000, ReclaimOptions::default()).await.unwrap();
+            count += 1;
+            sleep(count % 4).await;
+        }
+        count
+    };
+    let commits = async {
+        let (mut resolved, mut rejected) = (Vec::new(), 0);
+        for round in 0..60 {
+            let session = writer.session(&format!("conversation-{}", round % 5)).unwrap();
+            for i in 0..3 {
+                session.put(format!("round {round} item {i}").as_bytes(), meta("text/plain")).await.unwrap();
+            }
+            match session.commit().await {
+                Ok(ids) => resolved.extend(ids),
+                Err(error) => {
+                    assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
+                    assert!(!error.ids().is_empty());
+                    rejected += 1;
+                    // The caller's way back: put the missing content again, commit again.
+                    for id in error.ids() {
+                        let i = (0..3).find(|i| &content_id(format!("round {round} item {i}").as_bytes()) == id).expect("one of this round's");
+                        session.put(format!("round {round} item {i}").as_bytes(), meta("text/plain")).await.unwrap();
+                    }
+                    if let Ok(ids) = session.commit().await {
+                        resolved.extend(ids);
+                    }
+                }
+            }
+        }
+        running.set(false);
+        (resolved, rejected)
+    };
+    let (sweeps, (resolved, rejected)) = join(sweeps, commits).await;
+    reclaim_orphaned_attachments(&sweeper.manifest(), &sweeper, js_sys::Date::now() as i64 + 60_000, ReclaimOptions::default()).await.unwrap();
+    assert!(sweeps > 1 && !resolved.is_empty(), "{sweeps} sweeps, {} resolved, {rejected} rejected", resolved.len());
+    for id in &resolved {
+        assert!(writer.head(id).await.unwrap().is_some(), "a resolved commit's {id} is gone ({rejected} commits rejected, {sweeps} sweeps)");
+    }
+}
+
+/// Waits `ms` in a timer.
+async fn sleep(ms: u32) {
+    let timer = Promise::new(&mut |resolve, _| {
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into()).unwrap();
+        set_timeout.unchecked_into::<js_sys::Function>().call2(&JsValue::NULL, &resolve, &JsValue::from(ms)).unwrap();
+    });
+    JsFuture::from(timer).await.unwrap();
 }
 
 async fn settle(request: &IdbRequest) -> std::result::Result<JsValue, JsValue> {

@@ -5,11 +5,13 @@ import { AttachmentStoreError, IndexedDbAttachmentStore, reclaimOrphanedAttachme
 const $ = (selector) => document.querySelector(selector);
 const store = await IndexedDbAttachmentStore.open("web-attachments-demo");
 const manifest = store.manifest;
-const sessions = new Map(); // sessionId -> SessionScopedAttachmentStore, made on first use
 const objectUrls = [];
 
 const knownSessions = () => JSON.parse(localStorage.getItem("demo-sessions") ?? '["conversation-1"]');
 const rememberSessions = (ids) => localStorage.setItem("demo-sessions", JSON.stringify([...new Set(ids)]));
+// A deleted (released) conversation keeps its rows until a sweep reclaims them: hide it meanwhile.
+const releasedSessions = () => new Set(JSON.parse(localStorage.getItem("demo-released") ?? "[]"));
+const setReleased = (ids) => localStorage.setItem("demo-released", JSON.stringify([...ids]));
 // The selected session is state of its own, set at once on every choice: a file added while the
 // list re-renders must still go to the session the user picked.
 let selectedSession = localStorage.getItem("demo-selected-session") ?? knownSessions()[0];
@@ -19,7 +21,8 @@ function selectSession(id) {
   localStorage.setItem("demo-selected-session", id);
   $("#session-select").value = id;
 }
-const sessionStore = (id) => sessions.get(id) ?? sessions.set(id, store.session(id)).get(id);
+// The same view on every call: a commit covers the conversation anyway, whoever put its files.
+const sessionStore = (id) => store.session(id);
 
 function formatBytes(n) {
   const units = ["B", "KiB", "MiB", "GiB"];
@@ -71,12 +74,36 @@ async function snapshot() {
   const refs = await store.list();
   const rowsById = new Map();
   const bySession = new Map(knownSessions().map((id) => [id, []]));
+  const gone = releasedSessions();
   for (const ref of refs) {
     const rows = await manifest.entriesFor(ref.id);
     rowsById.set(ref.id, rows);
-    for (const row of rows) (bySession.get(row.sessionId) ?? bySession.set(row.sessionId, []).get(row.sessionId)).push(row);
+    for (const row of rows) {
+      if (gone.has(row.sessionId)) continue;
+      (bySession.get(row.sessionId) ?? bySession.set(row.sessionId, []).get(row.sessionId)).push(row);
+    }
   }
   return { refs, rowsById, bySession };
+}
+
+/** Commits a conversation with its state: the note and the attachments it refers to. */
+async function commitSession(id, note, previous) {
+  const session = sessionStore(id);
+  const attachments = [...new Set([...(previous?.attachments ?? []), ...(await session.pending())])];
+  try {
+    const committed = await session.commit({ note, attachments, savedAt: Date.now() });
+    say(`Committed ${committed.length} attachment${committed.length === 1 ? "" : "s"} of ${id} with its state.`);
+  } catch (error) {
+    if (error instanceof AttachmentStoreError && error.code === "NotFound") {
+      // Nothing was committed: some of the conversation's files were reclaimed or deleted. Drop
+      // them (adding the same file again would make them whole), then commit the rest.
+      await session.discard(error.ids);
+      say(`${error.ids.length} attachment${error.ids.length === 1 ? " was" : "s were"} gone (reclaimed or deleted), so nothing was committed; dropped ${error.ids.length === 1 ? "it" : "them"} from ${id}: commit again.`, true);
+    } else {
+      say(describeError(error), true);
+    }
+  }
+  await render();
 }
 
 async function render() {
@@ -86,25 +113,43 @@ async function render() {
   if (!bySession.has(selectedSession)) bySession.set(selectedSession, []);
   $("#session-select").replaceChildren(...[...bySession.keys()].map((id) => new Option(id, id, false, id === selectedSession)));
 
+  const states = new Map(await Promise.all([...bySession.keys()].map(async (id) => [id, await store.sessionState(id)])));
   $("#session-list").replaceChildren(...[...bySession].map(([id, rows]) => {
     const pending = rows.filter((r) => r.committedAtEpochMs === undefined);
+    const state = states.get(id);
     const line = document.createElement("div");
     line.className = "session";
     line.dataset.session = id;
-    line.innerHTML = `<span><strong></strong> <span class="muted"></span></span>`;
+    line.innerHTML = `<div class="session-head"><span><strong></strong> <span class="muted counts"></span></span></div>
+      <input class="note" placeholder="a note saved with the next commit" maxlength="200">
+      <div class="muted saved"></div>`;
     line.querySelector("strong").textContent = id;
-    line.querySelector(".muted").textContent = `${rows.length - pending.length} committed · ${pending.length} pending`;
+    line.querySelector(".counts").textContent = `${rows.length - pending.length} committed · ${pending.length} pending`;
+    // The conversation's own state, saved by commit(state) in the same transaction as its stamps.
+    line.querySelector(".note").value = state?.note ?? "";
+    line.querySelector(".saved").textContent = state
+      ? `Saved ${new Date(state.savedAt).toLocaleString()}: ${state.attachments.length} attachment${state.attachments.length === 1 ? "" : "s"}${state.note ? `, “${state.note}”` : ""}`
+      : "No state committed yet.";
     const commit = document.createElement("button");
     commit.textContent = "Commit";
     commit.className = "primary commit";
-    commit.disabled = pending.length === 0;
-    commit.onclick = async () => {
-      // After a reload the session's in-memory pending list is gone; the manifest still knows.
-      await manifest.commitRefs(id, pending.map((r) => r.attachmentId));
-      sessions.get(id)?.markManifestCommitted(pending.map((r) => r.attachmentId));
+    commit.disabled = pending.length === 0 && line.querySelector(".note").value === (state?.note ?? "");
+    line.querySelector(".note").oninput = () => (commit.disabled = false);
+    commit.onclick = () => commitSession(id, line.querySelector(".note").value, state);
+    const release = document.createElement("button");
+    release.textContent = "Delete conversation";
+    release.className = "release";
+    release.onclick = async () => {
+      // Its rows lose their commits and its state goes; a sweep after the grace period reclaims
+      // what no other conversation holds.
+      await store.releaseSession(id);
+      rememberSessions(knownSessions().filter((known) => known !== id));
+      setReleased([...releasedSessions(), id]);
+      if (selectedSession === id) selectSession(knownSessions()[0] ?? "conversation-1");
+      say(`Deleted ${id}: a sweep after the grace period reclaims its attachments.`);
       await render();
     };
-    line.append(commit);
+    line.querySelector(".session-head").append(commit, release);
     return line;
   }));
 
@@ -186,6 +231,7 @@ async function runSweep() {
 $("#new-session").onclick = async () => {
   const name = $("#new-session-name").value.trim() || `conversation-${knownSessions().length + 1}`;
   rememberSessions([...knownSessions(), name]);
+  setReleased([...releasedSessions()].filter((gone) => gone !== name));
   $("#new-session-name").value = "";
   selectSession(name);
   await render();

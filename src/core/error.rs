@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use super::id::AttachmentId;
+
 /// Why an operation failed: the contract's closed set of codes, stable across releases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -53,6 +55,8 @@ impl fmt::Display for ErrorCode {
 pub struct AttachmentStoreError {
     code: ErrorCode,
     message: String,
+    /// The attachments the error is about, where it names some (a commit's missing ids).
+    ids: Vec<AttachmentId>,
     /// The underlying JavaScript value (usually a `DOMException`), kept for `error.cause`.
     #[cfg(target_arch = "wasm32")]
     js_cause: Option<wasm_bindgen::JsValue>,
@@ -64,9 +68,24 @@ impl AttachmentStoreError {
         Self {
             code,
             message: message.into(),
+            ids: Vec::new(),
             #[cfg(target_arch = "wasm32")]
             js_cause: None,
         }
+    }
+
+    /// `NotFound` for a commit that found `ids` gone (their row forgotten or their bytes deleted):
+    /// nothing was written, and the ids stay pending.
+    pub fn missing(ids: Vec<AttachmentId>) -> Self {
+        let listed: Vec<&str> = ids.iter().take(3).map(AttachmentId::as_str).collect();
+        let more = if ids.len() > 3 { format!(" and {} more", ids.len() - 3) } else { String::new() };
+        let message = format!(
+            "nothing was committed: {} of the session's attachments {} gone ({}{more}); put them again or discard them, then commit again",
+            ids.len(),
+            if ids.len() == 1 { "is" } else { "are" },
+            listed.join(", ")
+        );
+        Self { ids, ..Self::new(ErrorCode::NotFound, message) }
     }
 
     /// `NotFound` for `id`.
@@ -112,6 +131,11 @@ impl AttachmentStoreError {
         &self.message
     }
 
+    /// The attachments this error names (a rejected commit's missing ids); empty otherwise.
+    pub fn ids(&self) -> &[AttachmentId] {
+        &self.ids
+    }
+
     /// Attaches the JavaScript value that caused this error.
     #[cfg(target_arch = "wasm32")]
     pub fn with_js_cause(mut self, cause: wasm_bindgen::JsValue) -> Self {
@@ -131,6 +155,7 @@ impl fmt::Debug for AttachmentStoreError {
         f.debug_struct("AttachmentStoreError")
             .field("code", &self.code)
             .field("message", &self.message)
+            .field("ids", &self.ids)
             .finish()
     }
 }

@@ -7,4 +7,5 @@ pub mod id;
 pub mod manifest_rules;
 pub mod media_type;
 pub mod meta;
+pub mod session_rules;
 pub mod sweep_rules;

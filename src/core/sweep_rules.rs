@@ -23,15 +23,18 @@ pub struct SweepPlan {
 }
 
 /// Plans the step for `listed`, given every current row of the same attachment (`current`
-/// includes the candidate's own row as it is now, if it still exists).
+/// includes the candidate's own row as it is now, if it still exists) and whether a plain put
+/// (`store.put`, outside any session) holds its bytes.
 ///
 /// - The candidate row is left alone if it is gone, committed or refreshed since it was listed.
 /// - Bytes are protected by any other row that is committed or newer than the threshold; then only
 ///   the candidate row is forgotten.
+/// - Bytes a plain put holds are managed by no session and never deleted: the aged rows go, the
+///   bytes stay.
 /// - Otherwise the bytes are deleted, and with them every aged uncommitted row of that content (all
 ///   of them candidates too), so no row ever outlives its bytes and a late commit cannot stamp a row
 ///   whose bytes are gone.
-pub fn plan_sweep_step(listed: &AttachmentManifestEntry, current: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> SweepPlan {
+pub fn plan_sweep_step(listed: &AttachmentManifestEntry, current: &[AttachmentManifestEntry], older_than_epoch_ms: i64, held_by_plain_put: bool) -> SweepPlan {
     let still_candidate = current.iter().any(|row| row.key() == listed.key() && is_uncommitted_at(row, older_than_epoch_ms));
     if !still_candidate {
         return SweepPlan::default();
@@ -41,23 +44,25 @@ pub fn plan_sweep_step(listed: &AttachmentManifestEntry, current: &[AttachmentMa
     if protected {
         return SweepPlan { forget: vec![key_of(listed)], delete_bytes: false };
     }
-    SweepPlan { forget: current.iter().map(key_of).collect(), delete_bytes: true }
+    SweepPlan { forget: current.iter().map(key_of).collect(), delete_bytes: !held_by_plain_put }
 }
 
 /// Plans the steps for a batch of listed rows from the rows of their attachments read once,
 /// applying each step's effect to `rows_by_id` before planning the next: exactly what planning
 /// each step on freshly read rows would give, provided nothing else writes in between (the batch
-/// runs inside one transaction). Returns one plan per listed row, in order.
+/// runs inside one transaction). `held_by_plain_put` says which attachments a plain put holds.
+/// Returns one plan per listed row, in order.
 pub fn plan_sweep_batch(
     listed: &[AttachmentManifestEntry],
     rows_by_id: &mut HashMap<AttachmentId, Vec<AttachmentManifestEntry>>,
     older_than_epoch_ms: i64,
+    held_by_plain_put: &dyn Fn(&AttachmentId) -> bool,
 ) -> Vec<SweepPlan> {
     listed
         .iter()
         .map(|candidate| {
             let rows = rows_by_id.entry(candidate.attachment_id.clone()).or_default();
-            let plan = plan_sweep_step(candidate, rows, older_than_epoch_ms);
+            let plan = plan_sweep_step(candidate, rows, older_than_epoch_ms, held_by_plain_put(&candidate.attachment_id));
             rows.retain(|row| !plan.forget.iter().any(|(session, id)| row.session_id == *session && row.attachment_id == *id));
             plan
         })
@@ -158,11 +163,12 @@ mod tests {
             for row in &table {
                 by_id.entry(row.attachment_id.clone()).or_default().push(row.clone());
             }
-            let batch = plan_sweep_batch(&listed, &mut by_id, threshold);
+            let plain = |id: &AttachmentId| id == &content_id(&[0]);
+            let batch = plan_sweep_batch(&listed, &mut by_id, threshold, &plain);
             let mut live = table.clone();
             for (candidate, batched) in listed.iter().zip(&batch) {
                 let current: Vec<_> = live.iter().filter(|row| row.attachment_id == candidate.attachment_id).cloned().collect();
-                let stepwise = plan_sweep_step(candidate, &current, threshold);
+                let stepwise = plan_sweep_step(candidate, &current, threshold, plain(&candidate.attachment_id));
                 proptest::prop_assert_eq!(&stepwise, batched);
                 live.retain(|row| !stepwise.forget.iter().any(|(s, id)| row.session_id == *s && row.attachment_id == *id));
             }
@@ -200,13 +206,14 @@ mod tests {
         let listed = row("a", 10, None);
         let own = || ("a".to_owned(), listed.attachment_id.clone());
         let forget_only = SweepPlan { forget: vec![own()], delete_bytes: false };
-        assert_eq!(plan_sweep_step(&listed, std::slice::from_ref(&listed), 10), SweepPlan { forget: vec![own()], delete_bytes: true });
-        assert_eq!(plan_sweep_step(&listed, &[], 10), SweepPlan::default(), "row gone");
-        assert_eq!(plan_sweep_step(&listed, &[row("a", 10, Some(11))], 10), SweepPlan::default(), "committed since");
-        assert_eq!(plan_sweep_step(&listed, &[row("a", 11, None)], 10), SweepPlan::default(), "refreshed since");
-        assert_eq!(plan_sweep_step(&listed, &[listed.clone(), row("b", 1, Some(2))], 10), forget_only, "other committed");
-        assert_eq!(plan_sweep_step(&listed, &[listed.clone(), row("b", 11, None)], 10), forget_only, "other young");
-        let both = plan_sweep_step(&listed, &[listed.clone(), row("b", 3, None)], 10);
+        assert_eq!(plan_sweep_step(&listed, std::slice::from_ref(&listed), 10, false), SweepPlan { forget: vec![own()], delete_bytes: true });
+        assert_eq!(plan_sweep_step(&listed, std::slice::from_ref(&listed), 10, true), forget_only, "a plain put keeps the bytes");
+        assert_eq!(plan_sweep_step(&listed, &[], 10, false), SweepPlan::default(), "row gone");
+        assert_eq!(plan_sweep_step(&listed, &[row("a", 10, Some(11))], 10, false), SweepPlan::default(), "committed since");
+        assert_eq!(plan_sweep_step(&listed, &[row("a", 11, None)], 10, false), SweepPlan::default(), "refreshed since");
+        assert_eq!(plan_sweep_step(&listed, &[listed.clone(), row("b", 1, Some(2))], 10, false), forget_only, "other committed");
+        assert_eq!(plan_sweep_step(&listed, &[listed.clone(), row("b", 11, None)], 10, false), forget_only, "other young");
+        let both = plan_sweep_step(&listed, &[listed.clone(), row("b", 3, None)], 10, false);
         assert_eq!(both, SweepPlan { forget: vec![own(), ("b".to_owned(), listed.attachment_id.clone())], delete_bytes: true }, "other aged orphan goes too");
     }
 }

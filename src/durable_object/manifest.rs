@@ -8,7 +8,9 @@ use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_commit, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::session_rules::apply_release;
 use crate::manifest::AttachmentManifest;
+use crate::session_state::SessionState;
 
 /// The manifest in a [`super::DurableObjectAttachmentStore`]'s storage (`store.manifest()`).
 #[derive(Clone)]
@@ -37,20 +39,7 @@ impl AttachmentManifest for DurableObjectAttachmentManifest {
         if ids.is_empty() {
             return Ok(());
         }
-        let now = now_epoch_ms();
-        let (shared, session_id, ids) = (Rc::clone(&self.shared), session_id.to_owned(), ids.to_vec());
-        self.shared
-            .storage
-            .transaction(async move |ops| {
-                for id in &ids {
-                    let existing = tables::read_row(&ops, &shared.keys, &session_id, id).await?;
-                    if let Some(committed) = existing.and_then(|row| apply_commit(&row, now)) {
-                        tables::write_row(&ops, &shared.keys, &committed).await?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.commit_session(session_id, ids, None).await
     }
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
@@ -72,5 +61,58 @@ impl AttachmentManifest for DurableObjectAttachmentManifest {
 
     fn colocation(&self) -> Option<String> {
         Some(self.shared.colocation.clone())
+    }
+
+    async fn uncommitted_rows_of(&self, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+        self.shared.check_open()?;
+        let mut rows = tables::session_rows(&self.shared.storage.ops(), &self.shared.keys, session_id).await?;
+        rows.retain(|row| !row.is_committed());
+        Ok(rows)
+    }
+
+    /// Stamps and state in one storage transaction.
+    async fn commit_session(&self, session_id: &str, ids: &[AttachmentId], state: Option<&SessionState>) -> Result<()> {
+        validate_session_id(session_id)?;
+        self.shared.check_open()?;
+        let now = now_epoch_ms();
+        let (shared, session_id, ids, state) = (Rc::clone(&self.shared), session_id.to_owned(), ids.to_vec(), state.cloned());
+        self.shared
+            .storage
+            .transaction(async move |ops| {
+                for id in &ids {
+                    let existing = tables::read_row(&ops, &shared.keys, &session_id, id).await?;
+                    if let Some(committed) = existing.and_then(|row| apply_commit(&row, now)) {
+                        tables::write_row(&ops, &shared.keys, &committed).await?;
+                    }
+                }
+                match &state {
+                    Some(state) => tables::write_state(&ops, &shared.keys, &session_id, state).await,
+                    None => Ok(()),
+                }
+            })
+            .await
+    }
+
+    async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>> {
+        validate_session_id(session_id)?;
+        self.shared.check_open()?;
+        tables::read_state(&self.shared.storage.ops(), &self.shared.keys, session_id).await
+    }
+
+    /// The session's rows released and its state deleted in one storage transaction.
+    async fn release_session(&self, session_id: &str) -> Result<()> {
+        validate_session_id(session_id)?;
+        self.shared.check_open()?;
+        let now = now_epoch_ms();
+        let (shared, session_id) = (Rc::clone(&self.shared), session_id.to_owned());
+        self.shared
+            .storage
+            .transaction(async move |ops| {
+                for row in tables::session_rows(&ops, &shared.keys, &session_id).await? {
+                    tables::write_row(&ops, &shared.keys, &apply_release(&row, now)).await?;
+                }
+                tables::delete_state(&ops, &shared.keys, &session_id).await
+            })
+            .await
     }
 }

@@ -8,7 +8,7 @@ use js_sys::{Array, Function, Map, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -31,10 +31,18 @@ extern "C" {
 /// The storage refuses more keys than this in one `delete`.
 const MAX_KEYS_PER_CALL: usize = 128;
 
-/// Storage errors are `Backend`, with the thrown value as cause.
+/// Storage errors, with the thrown value as cause: the only place they are classified.
+/// - `DataCloneError` (a value the storage cannot serialise, such as a session state holding a
+///   function): `InvalidInput`.
+/// - anything else: `Backend`.
 fn storage_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
-    let message = Reflect::get(&cause, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| cause.as_string()).unwrap_or_default();
-    AttachmentStoreError::backend(format!("Durable Object storage failed {doing}: {message}")).with_js_cause(cause)
+    let text = |name: &str| Reflect::get(&cause, &name.into()).ok().and_then(|m| m.as_string());
+    let message = text("message").or_else(|| cause.as_string()).unwrap_or_default();
+    let code = match text("name").as_deref() {
+        Some("DataCloneError") => ErrorCode::InvalidInput,
+        _ => ErrorCode::Backend,
+    };
+    AttachmentStoreError::new(code, format!("Durable Object storage failed {doing}: {message}")).with_js_cause(cause)
 }
 
 async fn settle(call: std::result::Result<Promise, JsValue>, doing: &str) -> Result<JsValue> {

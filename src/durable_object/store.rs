@@ -8,14 +8,17 @@ use wasm_bindgen::JsValue;
 use super::manifest::DurableObjectAttachmentManifest;
 use super::storage::Storage;
 use super::tables::{self, Keys};
+use crate::core::clock::now_epoch_ms;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::{content_id, AttachmentId};
-use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{validate_session_id, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta, AttachmentRef, StoredAttachment};
+use crate::core::session_rules::{commit_ids, plan_commit, plan_discard};
 use crate::core::sweep_rules::{plan_sweep_step, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
-use crate::store::{reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
+use crate::session_state::SessionState;
+use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// What a store and its manifest share.
 pub(crate) struct Shared {
@@ -69,20 +72,14 @@ impl DurableObjectAttachmentStore {
         self.shared.closed.set(true);
     }
 
-    /// Puts bytes that are already a JavaScript buffer hashing to `id`.
+    /// Puts bytes that are already a JavaScript buffer hashing to `id`: a plain put (no sweep
+    /// deletes what it stores).
     pub(crate) async fn put_buffer(&self, id: AttachmentId, bytes: &ArrayBuffer, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
-        self.shared.check_open()?;
-        let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
-        let (shared, written, bytes) = (Rc::clone(&self.shared), reference.clone(), bytes.clone());
-        self.shared
-            .storage
-            .transaction(async move |ops| tables::write_attachment(&ops, &shared.keys, &written, &bytes).await)
-            .await?;
-        Ok(reference)
+        self.write(None, true, id, bytes, meta).await
     }
 
-    /// [`Self::put_buffer`] with `intent` recorded in the same transaction when `manifest` is this
-    /// store's own.
+    /// A session's put: `intent` recorded in the same transaction when `manifest` is this store's
+    /// own, else first, in steps.
     pub(crate) async fn put_buffer_with_intent(
         &self,
         manifest: &dyn AttachmentManifest,
@@ -94,16 +91,23 @@ impl DurableObjectAttachmentStore {
         intent.validate_for(&id)?;
         if manifest.colocation() != self.colocation() {
             record_intents_in_steps(manifest, std::slice::from_ref(intent)).await?;
-            return self.put_buffer(id, bytes, meta).await;
+            return self.write(None, false, id, bytes, meta).await;
         }
+        self.write(Some(intent.clone()), false, id, bytes, meta).await
+    }
+
+    /// One transaction: the intent (if any), the bytes and the metadata.
+    async fn write(&self, intent: Option<AttachmentIntent>, plain: bool, id: AttachmentId, bytes: &ArrayBuffer, meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
         self.shared.check_open()?;
         let reference = meta.into_ref(id, u64::from(bytes.byte_length()));
-        let (shared, written, bytes, intent) = (Rc::clone(&self.shared), reference.clone(), bytes.clone(), intent.clone());
+        let (shared, written, bytes) = (Rc::clone(&self.shared), reference.clone(), bytes.clone());
         self.shared
             .storage
             .transaction(async move |ops| {
-                tables::record_intent(&ops, &shared.keys, &intent).await?;
-                tables::write_attachment(&ops, &shared.keys, &written, &bytes).await
+                if let Some(intent) = &intent {
+                    tables::record_intent(&ops, &shared.keys, intent).await?;
+                }
+                tables::write_attachment(&ops, &shared.keys, &written, &bytes, plain).await
             })
             .await?;
         Ok(reference)
@@ -140,10 +144,17 @@ impl AttachmentStore for DurableObjectAttachmentStore {
         tables::list_meta(&self.shared.storage.ops(), &self.shared.keys).await
     }
 
+    /// Bytes, metadata and every manifest row of the id, in one transaction.
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
         self.shared.check_open()?;
         let (shared, id) = (Rc::clone(&self.shared), id.clone());
-        self.shared.storage.transaction(async move |ops| tables::delete_attachment(&ops, &shared.keys, &id).await).await
+        self.shared
+            .storage
+            .transaction(async move |ops| {
+                tables::delete_attachment(&ops, &shared.keys, &id).await?;
+                tables::delete_rows(&ops, &shared.keys, &id, None).await
+            })
+            .await
     }
 
     fn persistence(&self) -> AttachmentStorePersistence {
@@ -158,6 +169,70 @@ impl AttachmentStore for DurableObjectAttachmentStore {
         self.put_buffer_with_intent(manifest, intent, content_id(bytes), &Uint8Array::from(bytes).buffer(), meta).await
     }
 
+    async fn held_by_plain_put(&self, id: &AttachmentId) -> Result<bool> {
+        self.shared.check_open()?;
+        Ok(tables::read_meta_held(&self.shared.storage.ops(), &self.shared.keys, id).await?.is_some_and(|(_, plain)| plain))
+    }
+
+    /// Rows read, bytes checked, stamps and state written in one storage transaction when
+    /// `manifest` is this store's own.
+    async fn commit_session(&self, manifest: &dyn AttachmentManifest, session_id: &str, pending: &[AttachmentId], state: Option<&SessionState>) -> Result<Vec<AttachmentId>> {
+        if manifest.colocation() != self.colocation() {
+            return commit_session_in_steps(self, manifest, session_id, pending, state).await;
+        }
+        validate_session_id(session_id)?;
+        self.shared.check_open()?;
+        let now = now_epoch_ms();
+        let (shared, session_id, pending, state) = (Rc::clone(&self.shared), session_id.to_owned(), pending.to_vec(), state.cloned());
+        self.shared
+            .storage
+            .transaction(async move |ops| {
+                let rows = tables::session_rows(&ops, &shared.keys, &session_id).await?;
+                let ids = commit_ids(&session_id, &pending, &rows);
+                let mut has_bytes = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    has_bytes.push(tables::is_present(&ops, &shared.keys, id).await?);
+                }
+                let plan = plan_commit(&session_id, ids, &rows, &has_bytes, now);
+                if !plan.is_whole() {
+                    return Err(AttachmentStoreError::missing(plan.missing));
+                }
+                for row in &plan.stamped {
+                    tables::write_row(&ops, &shared.keys, row).await?;
+                }
+                if let Some(state) = &state {
+                    tables::write_state(&ops, &shared.keys, &session_id, state).await?;
+                }
+                Ok(plan.ids)
+            })
+            .await
+    }
+
+    /// One storage transaction when `manifest` is this store's own.
+    async fn discard(&self, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        if manifest.colocation() != self.colocation() {
+            return discard_in_steps(self, manifest, session_id, ids).await;
+        }
+        self.shared.check_open()?;
+        let (shared, session_id, ids) = (Rc::clone(&self.shared), session_id.to_owned(), ids.to_vec());
+        self.shared
+            .storage
+            .transaction(async move |ops| {
+                for id in &ids {
+                    let held = tables::read_meta_held(&ops, &shared.keys, id).await?.is_some_and(|(_, plain)| plain);
+                    let plan = plan_discard(&session_id, id, &tables::rows_of(&ops, &shared.keys, id).await?, held);
+                    if plan.forget_row {
+                        tables::delete_rows(&ops, &shared.keys, id, Some(&session_id)).await?;
+                    }
+                    if plan.delete_bytes {
+                        tables::delete_attachment(&ops, &shared.keys, id).await?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
     /// Re-check and deletes in one transaction when `manifest` is this store's own.
     async fn reclaim_step(&self, manifest: &dyn AttachmentManifest, listed: &AttachmentManifestEntry, older_than_epoch_ms: i64) -> Result<SweepStepOutcome> {
         if manifest.colocation() != self.colocation() {
@@ -169,10 +244,12 @@ impl AttachmentStore for DurableObjectAttachmentStore {
             .storage
             .transaction(async move |ops| {
                 let id = &listed.attachment_id;
-                let plan = plan_sweep_step(&listed, &tables::rows_of(&ops, &shared.keys, id).await?, older_than_epoch_ms);
+                let stored = tables::read_meta_held(&ops, &shared.keys, id).await?;
+                let held = stored.as_ref().is_some_and(|(_, plain)| *plain);
+                let plan = plan_sweep_step(&listed, &tables::rows_of(&ops, &shared.keys, id).await?, older_than_epoch_ms, held);
                 let mut deleted_bytes = None;
                 if plan.delete_bytes {
-                    deleted_bytes = tables::read_meta(&ops, &shared.keys, id).await?.map(|meta| meta.byte_len);
+                    deleted_bytes = stored.map(|(meta, _)| meta.byte_len);
                     tables::delete_attachment(&ops, &shared.keys, id).await?;
                 }
                 for (session_id, row_id) in &plan.forget {

@@ -1,8 +1,9 @@
 //! Typed rows over a Durable Object's key-value storage.
 //!
-//! Keys, under the store's prefix: `m:<id>` metadata (with the chunk count), `b:<id>:<n>` the
-//! bytes in chunks of [`CHUNK_BYTES`] (the storage's per-value limit is 2 MB), `r:<id>:<session>`
-//! manifest rows (so one prefix lists every row of an attachment).
+//! Keys, under the store's prefix: `m:<id>` metadata (with `plain: true` when a plain put holds
+//! the bytes), `b:<id>:<n>` the bytes in chunks of [`CHUNK_BYTES`] (the storage's per-value limit
+//! is 2 MB), `r:<id>:<session>` manifest rows (so one prefix lists every row of an attachment),
+//! `s:<session>` a session's committed state.
 
 use js_sys::{ArrayBuffer, Uint8Array};
 
@@ -11,7 +12,8 @@ use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
-use crate::records::{decode_stored, ToJs};
+use crate::records::{decode_state, decode_stored, is_plain, mark_plain, state_record, ToJs};
+use crate::session_state::SessionState;
 
 /// Bytes per stored chunk: well under the 2 MB value limit.
 pub(crate) const CHUNK_BYTES: u32 = 1 << 20;
@@ -47,6 +49,9 @@ impl Keys {
     fn rows(&self) -> String {
         format!("{}r:", self.prefix)
     }
+    fn state(&self, session_id: &str) -> String {
+        format!("{}s:{session_id}", self.prefix)
+    }
 }
 
 pub(crate) async fn read_meta(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
@@ -54,6 +59,19 @@ pub(crate) async fn read_meta(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Resu
         Some(value) => decode_stored(&value, "metadata").map(Some),
         None => Ok(None),
     }
+}
+
+/// The metadata of `id` with whether a plain put holds its bytes.
+pub(crate) async fn read_meta_held(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<(AttachmentMeta, bool)>> {
+    match ops.get(&keys.meta(id)).await? {
+        Some(value) => Ok(Some((decode_stored(&value, "metadata")?, is_plain(&value)))),
+        None => Ok(None),
+    }
+}
+
+/// Whether `id` has its metadata and its (first) chunk.
+pub(crate) async fn is_present(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<bool> {
+    Ok(ops.get(&keys.meta(id)).await?.is_some() && ops.get(&keys.chunk(id, 0)).await?.is_some())
 }
 
 pub(crate) async fn list_meta(ops: &Ops, keys: &Keys) -> Result<Vec<AttachmentMeta>> {
@@ -79,9 +97,11 @@ pub(crate) async fn read_bytes(ops: &Ops, keys: &Keys, meta: &AttachmentMeta) ->
     Ok(out.buffer())
 }
 
-/// Writes metadata, and the bytes in chunks unless the content is already stored.
-pub(crate) async fn write_attachment(ops: &Ops, keys: &Keys, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
-    if read_meta(ops, keys, &meta.id).await?.is_none() {
+/// Writes metadata, and the bytes in chunks unless the content is already stored. A plain put
+/// (`plain`) marks the bytes held; a session's put keeps the mark a plain put left.
+pub(crate) async fn write_attachment(ops: &Ops, keys: &Keys, meta: &AttachmentMeta, bytes: &ArrayBuffer, plain: bool) -> Result<()> {
+    let existing = read_meta_held(ops, keys, &meta.id).await?;
+    if existing.is_none() {
         let mut index = 0;
         let mut offset = 0;
         while offset < bytes.byte_length() || index == 0 {
@@ -91,7 +111,11 @@ pub(crate) async fn write_attachment(ops: &Ops, keys: &Keys, meta: &AttachmentMe
             offset = end;
         }
     }
-    ops.put(&keys.meta(&meta.id), &meta.to_js()).await
+    let row = meta.to_js();
+    if plain || existing.is_some_and(|(_, held)| held) {
+        mark_plain(&row);
+    }
+    ops.put(&keys.meta(&meta.id), &row).await
 }
 
 pub(crate) async fn delete_attachment(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<()> {
@@ -106,6 +130,13 @@ pub(crate) async fn rows_of(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result
 
 pub(crate) async fn all_rows(ops: &Ops, keys: &Keys) -> Result<Vec<AttachmentManifestEntry>> {
     ops.list(&keys.rows()).await?.into_iter().map(|(_, row)| decode_stored(&row, "manifest")).collect()
+}
+
+/// Every row of `session_id`. Rows are keyed by attachment, so this lists them all.
+pub(crate) async fn session_rows(ops: &Ops, keys: &Keys, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+    let mut rows = all_rows(ops, keys).await?;
+    rows.retain(|row| row.session_id == session_id);
+    Ok(rows)
 }
 
 pub(crate) async fn read_row(ops: &Ops, keys: &Keys, session_id: &str, id: &AttachmentId) -> Result<Option<AttachmentManifestEntry>> {
@@ -130,4 +161,16 @@ pub(crate) async fn delete_rows(ops: &Ops, keys: &Keys, id: &AttachmentId, sessi
         None => ops.list(&keys.rows_of(id)).await?.into_iter().map(|(key, _)| key).collect(),
     };
     ops.delete(&doomed).await
+}
+
+pub(crate) async fn write_state(ops: &Ops, keys: &Keys, session_id: &str, state: &SessionState) -> Result<()> {
+    ops.put(&keys.state(session_id), &state_record(None, state)).await
+}
+
+pub(crate) async fn read_state(ops: &Ops, keys: &Keys, session_id: &str) -> Result<Option<SessionState>> {
+    ops.get(&keys.state(session_id)).await?.map(|record| decode_state(&record)).transpose()
+}
+
+pub(crate) async fn delete_state(ops: &Ops, keys: &Keys, session_id: &str) -> Result<()> {
+    ops.delete(&[keys.state(session_id)]).await
 }

@@ -10,6 +10,8 @@ use crate::core::error::{AttachmentStoreError, ErrorCode};
 ///
 /// - `QuotaExceededError` (from a request or the aborted transaction): `QuotaExceeded`.
 /// - `InvalidStateError`: the connection is closed (the only way our calls can meet it): `Closed`.
+/// - `DataCloneError`: a value given to be stored cannot be (a session state with a function in
+///   it): `InvalidInput`.
 /// - anything else (`UnknownError`, `AbortError`, `VersionError`, ...): `Backend`.
 pub(crate) fn js_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
     let field = |name: &str| Reflect::get(&cause, &JsValue::from_str(name)).ok().and_then(|value| value.as_string());
@@ -18,11 +20,13 @@ pub(crate) fn js_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
     let code = match name.as_str() {
         "QuotaExceededError" => ErrorCode::QuotaExceeded,
         "InvalidStateError" => ErrorCode::Closed,
+        "DataCloneError" => ErrorCode::InvalidInput,
         _ => ErrorCode::Backend,
     };
     let hint = match name.as_str() {
         "VersionError" => " (the database was created by a newer version of web-attachments)",
         "TransactionInactiveError" => " (a transaction body awaited something other than its own requests)",
+        "DataCloneError" => " (the value is not structured-cloneable; nothing was written)",
         _ => "",
     };
     let message = match detail {

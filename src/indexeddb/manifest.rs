@@ -3,13 +3,15 @@ use std::rc::Rc;
 use async_trait::async_trait;
 
 use super::idb::{Database, Mode};
-use super::schema::MANIFEST;
+use super::schema::{MANIFEST, SESSIONS};
 use super::tables;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_commit, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::session_rules::apply_release;
 use crate::manifest::AttachmentManifest;
+use crate::session_state::SessionState;
 
 /// The manifest in an [`super::IndexedDbAttachmentStore`]'s database (get it with
 /// `store.manifest()`); shares the store's connection.
@@ -43,18 +45,7 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
         if ids.is_empty() {
             return Ok(());
         }
-        let now = now_epoch_ms();
-        self.db
-            .run(&[MANIFEST], Mode::WriteStrict, async |tx| {
-                for id in ids {
-                    let existing = tables::read_row(tx, session_id, id).await?;
-                    if let Some(committed) = existing.and_then(|row| apply_commit(&row, now)) {
-                        tables::write_row(tx, &committed)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.commit_session(session_id, ids, None).await
     }
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
@@ -72,5 +63,50 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
 
     fn colocation(&self) -> Option<String> {
         Some(format!("indexeddb:{}", self.db.name()))
+    }
+
+    async fn uncommitted_rows_of(&self, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+        let mut rows = self.db.read(&[MANIFEST], async |tx| tables::session_rows(tx, session_id).await).await?;
+        rows.retain(|row| !row.is_committed());
+        Ok(rows)
+    }
+
+    /// Stamps and state in one `strict` transaction.
+    async fn commit_session(&self, session_id: &str, ids: &[AttachmentId], state: Option<&SessionState>) -> Result<()> {
+        validate_session_id(session_id)?;
+        let now = now_epoch_ms();
+        self.db
+            .run(&[MANIFEST, SESSIONS], Mode::WriteStrict, async |tx| {
+                let existing: Vec<_> = ids.iter().map(|id| tables::request_row(tx, session_id, id)).collect::<Result<_>>()?;
+                for existing in existing {
+                    if let Some(committed) = tables::decode_row(existing.await?)?.and_then(|row| apply_commit(&row, now)) {
+                        tables::write_row(tx, &committed)?;
+                    }
+                }
+                match state {
+                    Some(state) => tables::write_state(tx, session_id, state),
+                    None => Ok(()),
+                }
+            })
+            .await
+    }
+
+    async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>> {
+        validate_session_id(session_id)?;
+        self.db.read(&[SESSIONS], async |tx| tables::read_state(tx, session_id).await).await
+    }
+
+    /// The session's rows released and its state deleted in one `strict` transaction.
+    async fn release_session(&self, session_id: &str) -> Result<()> {
+        validate_session_id(session_id)?;
+        let now = now_epoch_ms();
+        self.db
+            .run(&[MANIFEST, SESSIONS], Mode::WriteStrict, async |tx| {
+                for row in tables::session_rows(tx, session_id).await? {
+                    tables::write_row(tx, &apply_release(&row, now))?;
+                }
+                tables::delete_state(tx, session_id)
+            })
+            .await
     }
 }

@@ -15,16 +15,24 @@
 //! still reads, with its metadata from `meta`, and the next put of that content rewrites it. The
 //! version is bumped so a version-1 build refuses these records instead of misreading them.
 //!
+//! Version 3:
+//! - `sessions`: key path `sessionId`, value = the state a session last committed (`{ sessionId,
+//!   value }` for a JavaScript value, `{ sessionId, bytes }` for bytes).
+//! - `meta` rows of bytes a plain put holds (`store.put`, outside any session) carry `plain:
+//!   true`: no sweep or discard deletes them. The upgrade marks every attachment that has no
+//!   manifest row (no session wrote it, so a plain put did); attachments with rows keep the
+//!   version-2 behaviour until their next plain put.
+//!
 //! To change the layout: bump [`VERSION`] and add a step to [`upgrade`] that brings version N-1 to
 //! N. A fresh database runs every step in order; an existing one runs only the missing ones.
 
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTransaction};
 
-use super::idb::array_of;
+use super::idb::{array_of, rewrite_each_by_count};
 
 /// The schema version this library writes.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// Object store of attachment bytes.
 pub(crate) const BYTES: &str = "bytes";
@@ -36,9 +44,11 @@ pub(crate) const MANIFEST: &str = "manifest";
 pub(crate) const BY_ATTACHMENT: &str = "byAttachment";
 /// Index of `MANIFEST` by `intentAtEpochMs`.
 pub(crate) const BY_INTENT_AT: &str = "byIntentAt";
+/// Object store of session states (version 3).
+pub(crate) const SESSIONS: &str = "sessions";
 
 /// Runs inside the `versionchange` transaction of an open that found `old_version` (0 when new).
-pub(crate) fn upgrade(db: &IdbDatabase, _tx: &IdbTransaction, old_version: u32) -> Result<(), JsValue> {
+pub(crate) fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old_version: u32) -> Result<(), JsValue> {
     if old_version < 1 {
         db.create_object_store(BYTES)?;
         let meta = IdbObjectStoreParameters::new();
@@ -53,5 +63,29 @@ pub(crate) fn upgrade(db: &IdbDatabase, _tx: &IdbTransaction, old_version: u32) 
         rows.create_index_with_str_and_optional_parameters(BY_INTENT_AT, "intentAtEpochMs", &non_unique)?;
     }
     // Version 2 changed what new small records look like, not the stores: nothing to do.
+    if old_version < 3 {
+        let sessions = IdbObjectStoreParameters::new();
+        sessions.set_key_path(&JsValue::from_str("sessionId"));
+        db.create_object_store_with_optional_parameters(SESSIONS, &sessions)?;
+        if old_version > 0 {
+            mark_plain_puts(tx)?;
+        }
+    }
     Ok(())
+}
+
+/// Marks every attachment no manifest row names as held by a plain put.
+fn mark_plain_puts(tx: &IdbTransaction) -> Result<(), JsValue> {
+    let rows = tx.object_store(MANIFEST)?.index(BY_ATTACHMENT)?;
+    rewrite_each_by_count(
+        &tx.object_store(META)?,
+        rows,
+        |row| js_sys::Reflect::get(row, &"id".into()).ok().filter(JsValue::is_string),
+        |row, rows_naming_it| {
+            (rows_naming_it == 0.0).then(|| {
+                crate::records::mark_plain(row);
+                row.clone()
+            })
+        },
+    )
 }

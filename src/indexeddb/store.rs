@@ -6,19 +6,20 @@ use async_trait::async_trait;
 
 use super::idb::{delete_database, Database, Mode, Tx};
 use super::manifest::IndexedDbAttachmentManifest;
-use super::schema::{self, BYTES, MANIFEST, META};
+use super::schema::{self, BYTES, MANIFEST, META, SESSIONS};
 use super::tables;
+use crate::core::clock::now_epoch_ms;
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::{content_id, AttachmentId};
-use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
-use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
+use crate::core::manifest_rules::{validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta, AttachmentRef, StoredAttachment};
+use crate::core::session_rules::{commit_ids, plan_commit, plan_discard};
 use crate::core::sweep_rules::{plan_sweep_batch, sessions_wholly_forgotten, stretch_holds_only, SweepPlan, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
+use crate::session_state::SessionState;
+use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 use js_sys::ArrayBuffer;
-
-use crate::core::meta::AttachmentMeta;
-use crate::store::{reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// The database name [`IndexedDbAttachmentStore::open`] uses by default in the JavaScript API.
 pub const DEFAULT_DATABASE_NAME: &str = "web-attachments";
@@ -109,33 +110,49 @@ impl IndexedDbAttachmentStore {
     /// and whose SHA-256 each item names, so they never need to enter wasm memory. All items land
     /// in one transaction, or none do.
     ///
-    /// With `intents` (one per item), each intent is recorded first: in the same transaction when
+    /// Without `intents` it is a plain put (no sweep deletes what it stores). With them (one per
+    /// item) it is a session's put: each intent is recorded first, in the same transaction when
     /// the manifest is in this database, so bytes never exist without an intent row; else in
     /// steps, intents before bytes.
     pub(crate) async fn put_buffers(&self, intents: Option<(&dyn AttachmentManifest, &[AttachmentIntent])>, items: Vec<BufferPut>) -> Result<Vec<AttachmentRef>> {
-        if let Some((manifest, intents)) = intents {
-            if intents.len() != items.len() {
-                return Err(AttachmentStoreError::invalid_input("one intent per item is needed"));
-            }
-            for (intent, item) in intents.iter().zip(&items) {
-                intent.validate_for(&item.id)?;
-            }
-            if !self.shares_database_with(manifest) {
-                record_intents_in_steps(manifest, intents).await?;
-                return Box::pin(self.put_buffers(None, items)).await;
-            }
+        let Some((manifest, intents)) = intents else {
+            return self.write_buffers(None, items).await;
+        };
+        if intents.len() != items.len() {
+            return Err(AttachmentStoreError::invalid_input("one intent per item is needed"));
         }
+        for (intent, item) in intents.iter().zip(&items) {
+            intent.validate_for(&item.id)?;
+        }
+        if self.shares_database_with(manifest) {
+            self.write_buffers(Some(intents), items).await
+        } else {
+            record_intents_in_steps(manifest, intents).await?;
+            self.write_buffers(Some(&[]), items).await
+        }
+    }
+
+    /// Writes `items` in one transaction: plainly (`session` is `None`), or for a session, with
+    /// the intents given recorded alongside. A session's put keeps the mark a plain put left on
+    /// the same content, so it reads the stored metadata first.
+    async fn write_buffers(&self, session: Option<&[AttachmentIntent]>, items: Vec<BufferPut>) -> Result<Vec<AttachmentRef>> {
         let written: Vec<(AttachmentRef, ArrayBuffer)> = items
             .into_iter()
             .map(|item| (item.meta.into_ref(item.id, u64::from(item.bytes.byte_length())), item.bytes))
             .collect();
-        let stores: &[&'static str] = if intents.is_some() { &[MANIFEST, BYTES, META] } else { &[BYTES, META] };
+        let stores: &[&'static str] = if session.is_some() { &[MANIFEST, BYTES, META] } else { &[BYTES, META] };
         self.db
             .run(stores, Mode::Write, async |tx| {
-                if let Some((_, intents)) = intents {
-                    tables::record_intents(tx, intents).await?;
+                let Some(intents) = session else {
+                    return written.iter().try_for_each(|(reference, bytes)| tables::write_attachment(tx, reference, bytes, true));
+                };
+                let stored: Vec<_> = written.iter().map(|(reference, _)| tables::request_meta(tx, &reference.id)).collect::<Result<_>>()?;
+                tables::record_intents(tx, intents).await?;
+                for ((reference, bytes), stored) in written.iter().zip(stored) {
+                    let held = tables::decode_meta_held(stored.await?)?.is_some_and(|(_, plain)| plain);
+                    tables::write_attachment(tx, reference, bytes, held)?;
                 }
-                written.iter().try_for_each(|(reference, bytes)| tables::write_attachment(tx, reference, bytes))
+                Ok(())
             })
             .await?;
         for (reference, bytes) in &written {
@@ -185,8 +202,14 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         self.db.read(&[META], async |tx| tables::list_meta(tx).await).await
     }
 
+    /// Bytes, metadata and every manifest row of the id, in one transaction.
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
-        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::delete_attachment(tx, id, None)).await
+        self.db
+            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
+                tables::delete_attachment(tx, id, None)?;
+                tables::delete_rows(tx, id, None).await
+            })
+            .await
     }
 
     fn persistence(&self) -> AttachmentStorePersistence {
@@ -207,6 +230,71 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         meta: AttachmentCreateMeta,
     ) -> Result<AttachmentRef> {
         self.put_one(Some((manifest, intent)), BufferPut::copy_of(bytes, meta)).await
+    }
+
+    async fn held_by_plain_put(&self, id: &AttachmentId) -> Result<bool> {
+        let stored = self.db.read(&[META], async |tx| tables::decode_meta_held(tables::request_meta(tx, id)?.await?)).await?;
+        Ok(stored.is_some_and(|(_, plain)| plain))
+    }
+
+    /// Rows read, bytes checked, stamps and state written in one `strict` transaction when
+    /// `manifest` is in this database: a sweep or delete from another connection lands wholly
+    /// before (and the commit rejects) or after (and finds the rows committed).
+    async fn commit_session(&self, manifest: &dyn AttachmentManifest, session_id: &str, pending: &[AttachmentId], state: Option<&SessionState>) -> Result<Vec<AttachmentId>> {
+        if !self.shares_database_with(manifest) {
+            return commit_session_in_steps(self, manifest, session_id, pending, state).await;
+        }
+        validate_session_id(session_id)?;
+        let now = now_epoch_ms();
+        self.db
+            .run(&[MANIFEST, BYTES, META, SESSIONS], Mode::WriteStrict, async |tx| {
+                let rows = tables::session_rows(tx, session_id).await?;
+                let ids = commit_ids(session_id, pending, &rows);
+                let checks: Vec<_> = ids.iter().map(|id| tables::request_presence(tx, id)).collect::<Result<_>>()?;
+                let mut has_bytes = Vec::with_capacity(checks.len());
+                for check in checks {
+                    has_bytes.push(tables::decode_present(check).await?);
+                }
+                let plan = plan_commit(session_id, ids, &rows, &has_bytes, now);
+                if !plan.is_whole() {
+                    return Err(AttachmentStoreError::missing(plan.missing));
+                }
+                for row in &plan.stamped {
+                    tables::write_row(tx, row)?;
+                }
+                if let Some(state) = state {
+                    tables::write_state(tx, session_id, state)?;
+                }
+                Ok(plan.ids)
+            })
+            .await
+    }
+
+    /// One transaction over manifest, bytes and metadata when `manifest` is in this database.
+    async fn discard(&self, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        if !self.shares_database_with(manifest) {
+            return discard_in_steps(self, manifest, session_id, ids).await;
+        }
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        self.db
+            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
+                let reads: Vec<_> = ids.iter().map(|id| Ok((tables::request_rows_of(tx, id)?, tables::request_meta(tx, id)?))).collect::<Result<_>>()?;
+                for (id, (rows, stored)) in ids.iter().zip(reads) {
+                    let rows = tables::decode_rows(rows.await?)?;
+                    let stored = tables::decode_meta_held(stored.await?)?;
+                    let plan = plan_discard(session_id, id, &rows, stored.as_ref().is_some_and(|(_, plain)| *plain));
+                    if plan.forget_row {
+                        tables::delete_row(tx, session_id, id)?;
+                    }
+                    if plan.delete_bytes {
+                        tables::delete_attachment(tx, id, stored.map(|(meta, _)| meta.byte_len))?;
+                    }
+                }
+                Ok(())
+            })
+            .await
     }
 
     fn reclaim_batch_size(&self) -> usize {
@@ -235,8 +323,9 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                 let mut ids: Vec<AttachmentId> = listed.iter().map(|row| row.attachment_id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let SweepRead { mut rows_by_id, mut byte_lens, stretch } = SweepRead::of(tx, &ids).await?;
-                let plans = plan_sweep_batch(listed, &mut rows_by_id, older_than_epoch_ms);
+                let SweepRead { mut rows_by_id, mut stored, stretch } = SweepRead::of(tx, &ids).await?;
+                let held = |id: &AttachmentId| stored.get(id).is_some_and(|found| found.is_some_and(|(_, plain)| plain));
+                let plans = plan_sweep_batch(listed, &mut rows_by_id, older_than_epoch_ms, &held);
                 let ranges = match &stretch {
                     Some(read) => read.delete_ranges(tx, listed, &plans)?,
                     None => RangeDeletes::default(),
@@ -247,7 +336,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                     .map(|(row, plan)| {
                         let mut deleted_bytes = None;
                         if plan.delete_bytes {
-                            deleted_bytes = byte_lens.get_mut(&row.attachment_id).and_then(Option::take);
+                            deleted_bytes = stored.get_mut(&row.attachment_id).and_then(Option::take).map(|(len, _)| len);
                             if !ranges.attachments {
                                 tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
                             }
@@ -263,12 +352,12 @@ impl AttachmentStore for IndexedDbAttachmentStore {
     }
 }
 
-/// What a sweep batch reads, inside its transaction, before planning: every manifest row and the
-/// stored length of each of its attachments.
+/// What a sweep batch reads, inside its transaction, before planning: every manifest row, and the
+/// stored length of each of its attachments with whether a plain put holds it.
 struct SweepRead {
     rows_by_id: HashMap<AttachmentId, Vec<AttachmentManifestEntry>>,
-    /// `None` for an attachment without metadata (nothing to count as deleted).
-    byte_lens: HashMap<AttachmentId, Option<u64>>,
+    /// `(byte_len, plain)`; `None` for an attachment without metadata (nothing to delete or count).
+    stored: HashMap<AttachmentId, Option<(u64, bool)>>,
     /// For a batch read as one stretch of ids: what is stored there, beyond the batch too.
     stretch: Option<StretchRead>,
 }
@@ -312,7 +401,7 @@ impl StretchRead {
 
 impl SweepRead {
     fn with_capacity(ids: usize) -> Self {
-        Self { rows_by_id: HashMap::with_capacity(ids), byte_lens: HashMap::with_capacity(ids), stretch: None }
+        Self { rows_by_id: HashMap::with_capacity(ids), stored: HashMap::with_capacity(ids), stretch: None }
     }
 
     /// A dense batch (its ids are most of what is stored between its first and last) is read with
@@ -333,7 +422,7 @@ impl SweepRead {
         let mut read = Self::with_capacity(ids.len());
         for ((id, rows), meta) in ids.iter().zip(rows).zip(metas) {
             read.rows_by_id.insert(id.clone(), tables::decode_rows(rows.await?)?);
-            read.byte_lens.insert(id.clone(), tables::decode_meta(meta.await?)?.map(|meta| meta.byte_len));
+            read.stored.insert(id.clone(), tables::decode_meta_held(meta.await?)?.map(|(meta, plain)| (meta.byte_len, plain)));
         }
         Ok(read)
     }
@@ -347,7 +436,7 @@ impl SweepRead {
         let mut read = Self::with_capacity(ids.len());
         for id in ids {
             read.rows_by_id.insert(id.clone(), Vec::new());
-            read.byte_lens.insert(id.clone(), None);
+            read.stored.insert(id.clone(), None);
         }
         let rows = tables::by_attachment(&rows.await?, "attachmentId");
         for (id, row) in &rows {
@@ -363,8 +452,8 @@ impl SweepRead {
                 present = None;
                 continue;
             };
-            if let Some(len) = read.byte_lens.get_mut(&id) {
-                *len = tables::decode_meta(meta)?.map(|meta| meta.byte_len);
+            if let Some(found) = read.stored.get_mut(&id) {
+                *found = tables::decode_meta_held(meta)?.map(|(meta, plain)| (meta.byte_len, plain));
             }
             if let Some(present) = &mut present {
                 present.push(id);

@@ -4,13 +4,14 @@
 use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use wasm_bindgen::{intern, JsCast, JsValue};
 
-use super::idb::{array_of, between, between_keys, Request, Tx};
-use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST};
+use super::idb::{array_of, between, between_keys, keys_starting_with, Request, Tx};
+use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST, SESSIONS};
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
-use crate::records::{decode_stored, decode_stored_rows, field, ToJs};
+use crate::records::{decode_state, decode_stored, decode_stored_rows, field, is_plain, mark_plain, state_record, ToJs};
+use crate::session_state::SessionState;
 
 fn id_key(id: &AttachmentId) -> JsValue {
     JsValue::from_str(id.as_str())
@@ -46,6 +47,23 @@ pub(crate) fn decode_meta(value: JsValue) -> Result<Option<AttachmentMeta>> {
 /// The metadata of `id`, if any.
 pub(crate) async fn read_meta(tx: &Tx, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
     decode_meta(request_meta(tx, id)?.await?)
+}
+
+/// A stored metadata row read back with whether a plain put holds its bytes.
+pub(crate) fn decode_meta_held(value: JsValue) -> Result<Option<(AttachmentMeta, bool)>> {
+    let plain = is_plain(&value);
+    Ok(decode_meta(value)?.map(|meta| (meta, plain)))
+}
+
+/// Starts checking whether `id` has bytes and metadata; [`decode_present`] reads the answers.
+pub(crate) fn request_presence(tx: &Tx, id: &AttachmentId) -> Result<(Request, Request)> {
+    Ok((tx.store(BYTES)?.count_in(&id_key(id)), tx.store(META)?.count_in(&id_key(id))))
+}
+
+/// Whether both counts of [`request_presence`] found the record.
+pub(crate) async fn decode_present((bytes, meta): (Request, Request)) -> Result<bool> {
+    let found = |count: JsValue| count.as_f64().is_some_and(|count| count > 0.0);
+    Ok(found(bytes.await?) && found(meta.await?))
 }
 
 /// Engines cap one stored value (Chromium: about 127 MiB), so larger bytes are stored in chunks
@@ -209,10 +227,14 @@ const SMALL_BYTES_FIELD: &str = "bytes";
 
 /// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds): small ones
 /// always, with their metadata, larger ones unless that content is already stored (same id, same
-/// bytes). Issues its writes without waiting: the transaction's `complete` (or `abort`) reports
-/// them.
-pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer) -> Result<()> {
+/// bytes). `plain`: a plain put holds the bytes (a plain put says so; a session's put keeps what
+/// the stored row said). Issues its writes without waiting: the transaction's `complete` (or
+/// `abort`) reports them.
+pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer, plain: bool) -> Result<()> {
     let row = meta.to_js();
+    if plain {
+        mark_plain(&row);
+    }
     tx.store(META)?.put(&row, None)?;
     let store = tx.store(BYTES)?;
     if stored_with_meta(bytes.byte_length()) {
@@ -260,14 +282,40 @@ pub(crate) fn decode_row(value: JsValue) -> Result<Option<AttachmentManifestEntr
     }
 }
 
-/// That session's row for `id`, if any.
-pub(crate) async fn read_row(tx: &Tx, session_id: &str, id: &AttachmentId) -> Result<Option<AttachmentManifestEntry>> {
-    decode_row(request_row(tx, session_id, id)?.await?)
-}
-
 /// Writes a manifest row (insert or replace).
 pub(crate) fn write_row(tx: &Tx, row: &AttachmentManifestEntry) -> Result<()> {
     tx.store(MANIFEST)?.put(&row.to_js(), None)
+}
+
+/// Starts reading every row of `session_id` (its keys `[session, id]` are one key range).
+pub(crate) fn request_session_rows(tx: &Tx, session_id: &str) -> Result<Request> {
+    Ok(tx.store(MANIFEST)?.get_all_in(&keys_starting_with(session_id)?))
+}
+
+/// Every row of `session_id`.
+pub(crate) async fn session_rows(tx: &Tx, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+    decode_rows(request_session_rows(tx, session_id)?.await?)
+}
+
+/// Saves `state` as the session's state (replacing any). A value the engine cannot store fails
+/// the transaction (`DataCloneError`: `InvalidInput`).
+pub(crate) fn write_state(tx: &Tx, session_id: &str, state: &SessionState) -> Result<()> {
+    tx.store(SESSIONS)?.put(&state_record(Some(session_id), state), None)
+}
+
+/// The session's state, if it has one.
+pub(crate) async fn read_state(tx: &Tx, session_id: &str) -> Result<Option<SessionState>> {
+    let record = tx.store(SESSIONS)?.get(&JsValue::from_str(session_id)).await?;
+    if record.is_undefined() {
+        Ok(None)
+    } else {
+        decode_state(&record).map(Some)
+    }
+}
+
+/// Deletes the session's state.
+pub(crate) fn delete_state(tx: &Tx, session_id: &str) -> Result<()> {
+    tx.store(SESSIONS)?.delete(&JsValue::from_str(session_id))
 }
 
 /// Records `intents` by the manifest rule (refresh, keep any commit), reading the existing rows

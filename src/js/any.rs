@@ -21,8 +21,9 @@ use crate::core::sweep_rules::SweepStepOutcome;
 use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
 use crate::indexeddb::{BufferPut, IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
 use crate::manifest::AttachmentManifest;
-use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
+use crate::memory::{HashedPut, InMemoryAttachmentManifest, InMemoryAttachmentStore};
 use crate::session::SessionScopedAttachmentStore;
+use crate::session_state::SessionState;
 use crate::store::{record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// The session-scoped store behind the JavaScript `SessionScopedAttachmentStore`.
@@ -93,9 +94,7 @@ impl AnyStore {
             #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => one_by_one(items, async |(bytes, meta)| store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await).await,
             // Already hashed while read in: no second hash, one copy into wasm.
-            Self::Memory(store) => {
-                one_by_one(items, async |(bytes, meta)| store.put_hashed(bytes.id.clone(), u64::from(bytes.buffer.byte_length()), meta, || bytes.to_vec())).await
-            }
+            Self::Memory(store) => store.put_hashed(None, hashed_puts(&items)).await,
             Self::Js(store) => one_by_one(items, async |(bytes, meta)| store.put_view(&bytes.view(), &meta).await).await,
         }
     }
@@ -113,7 +112,8 @@ impl AnyStore {
                 })
                 .await
             }
-            Self::Memory(_) | Self::Js(_) => {
+            Self::Memory(store) => store.put_hashed(Some((manifest, intents)), hashed_puts(&items)).await,
+            Self::Js(_) => {
                 record_intents_in_steps(manifest, intents).await?;
                 self.put_many_js(items).await
             }
@@ -156,6 +156,15 @@ impl AnyManifest {
 
     pub(crate) fn handle(&self) -> ManifestHandle {
         ManifestHandle(self.clone())
+    }
+
+    /// Whether a commit over this manifest can save a session's state (a JavaScript-implemented
+    /// one needs `commitSession`).
+    pub(crate) fn saves_state(&self) -> bool {
+        match self {
+            Self::Js(manifest) => manifest.has("commitSession"),
+            _ => true,
+        }
     }
 
     pub(crate) fn close(&self) {
@@ -226,6 +235,23 @@ impl AttachmentStore for AnyStore {
     fn colocation(&self) -> Option<String> {
         each_store!(self, s => s.colocation())
     }
+    async fn held_by_plain_put(&self, id: &AttachmentId) -> Result<bool> {
+        each_store!(self, s => s.held_by_plain_put(id).await)
+    }
+    async fn commit_session(&self, manifest: &dyn AttachmentManifest, session_id: &str, pending: &[AttachmentId], state: Option<&SessionState>) -> Result<Vec<AttachmentId>> {
+        each_store!(self, s => s.commit_session(manifest, session_id, pending, state).await)
+    }
+    async fn discard(&self, manifest: &dyn AttachmentManifest, session_id: &str, ids: &[AttachmentId]) -> Result<()> {
+        // Spelled out: the session view's own `discard(ids)` would shadow the trait's.
+        match self {
+            Self::IndexedDb(s) => s.discard(manifest, session_id, ids).await,
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject(s) => s.discard(manifest, session_id, ids).await,
+            Self::Memory(s) => s.discard(manifest, session_id, ids).await,
+            Self::Session(s) => AttachmentStore::discard(&**s, manifest, session_id, ids).await,
+            Self::Js(s) => s.discard(manifest, session_id, ids).await,
+        }
+    }
     async fn put_with_intent(&self, manifest: &dyn AttachmentManifest, intent: &AttachmentIntent, bytes: &[u8], meta: AttachmentCreateMeta) -> Result<AttachmentRef> {
         each_store!(self, s => s.put_with_intent(manifest, intent, bytes, meta).await)
     }
@@ -260,6 +286,18 @@ impl AttachmentManifest for AnyManifest {
     fn colocation(&self) -> Option<String> {
         each_manifest!(self, m => m.colocation())
     }
+    async fn uncommitted_rows_of(&self, session_id: &str) -> Result<Vec<AttachmentManifestEntry>> {
+        each_manifest!(self, m => m.uncommitted_rows_of(session_id).await)
+    }
+    async fn commit_session(&self, session_id: &str, ids: &[AttachmentId], state: Option<&SessionState>) -> Result<()> {
+        each_manifest!(self, m => m.commit_session(session_id, ids, state).await)
+    }
+    async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>> {
+        each_manifest!(self, m => m.session_state(session_id).await)
+    }
+    async fn release_session(&self, session_id: &str) -> Result<()> {
+        each_manifest!(self, m => m.release_session(session_id).await)
+    }
 }
 
 /// Puts items one at a time, in order, for backends without a multi-item write.
@@ -269,6 +307,14 @@ async fn one_by_one<T>(items: impl IntoIterator<Item = T>, mut put: impl AsyncFn
         written.push(put(item).await?);
     }
     Ok(written)
+}
+
+/// The memory store's puts of bytes still in JavaScript: copied into wasm only if not stored yet.
+fn hashed_puts(items: &[(JsBytes, AttachmentCreateMeta)]) -> Vec<HashedPut<'_>> {
+    items
+        .iter()
+        .map(|(bytes, meta)| HashedPut { id: bytes.id.clone(), byte_len: u64::from(bytes.buffer.byte_length()), meta: meta.clone(), copy: Box::new(|| bytes.to_vec()) })
+        .collect()
 }
 
 fn buffer_puts(items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Vec<BufferPut> {

@@ -1,6 +1,8 @@
 //! The exported classes. Each method only converts and validates its arguments, then calls the
 //! shared implementation; rejections are `AttachmentStoreError`s.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -9,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::any::{AnyManifest, AnyStore, JsSession, ManifestHandle, StoreHandle};
 use super::convert::{self, BytesArg, JsBytes, Transfer};
+use super::foreign::state_to_js;
 use super::error;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::indexeddb::DEFAULT_DATABASE_NAME;
@@ -85,6 +88,24 @@ fn list(store: AnyStore) -> Promise {
     promise(async move { Ok(to_array(&store.list().await?)) })
 }
 
+fn session_state(manifest: AnyManifest, session_id: JsValue) -> Promise {
+    promise(async move {
+        let state = manifest.session_state(&convert::session_id(&session_id)?).await?;
+        Ok(state.as_ref().map_or(JsValue::UNDEFINED, state_to_js))
+    })
+}
+
+fn release_session(manifest: AnyManifest, session_id: JsValue) -> Promise {
+    promise(async move {
+        manifest.release_session(&convert::session_id(&session_id)?).await?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+fn ids_to_js(ids: &[crate::AttachmentId]) -> JsValue {
+    ids.iter().map(|id| JsValue::from_str(id.as_str())).collect::<Array>().into()
+}
+
 fn delete(store: AnyStore, id: JsValue) -> Promise {
     promise(async move {
         if let Some(id) = convert::id_lookup(&id)? {
@@ -132,6 +153,17 @@ macro_rules! store_members {
             /// Releases the store; later calls reject `Closed`.
             pub fn close(&self) {
                 self.any().close()
+            }
+            /// The state the session last committed (`commit(state)`), or `undefined`.
+            #[wasm_bindgen(js_name = sessionState)]
+            pub fn session_state(&self, session_id: JsValue) -> Promise {
+                session_state(self.any_manifest(), session_id)
+            }
+            /// A deleted conversation: its rows lose their commits and its state is deleted, in
+            /// one transaction; a later sweep reclaims what no other session holds.
+            #[wasm_bindgen(js_name = releaseSession)]
+            pub fn release_session(&self, session_id: JsValue) -> Promise {
+                release_session(self.any_manifest(), session_id)
             }
             /// Lets our functions recognise this store (not public API).
             #[wasm_bindgen(js_name = "__webAttachmentsStore")]
@@ -211,16 +243,40 @@ macro_rules! manifest_members {
     };
 }
 
-fn new_session(store: AnyStore, manifest: AnyManifest, session_id: &JsValue) -> Result<SessionScopedAttachmentStore> {
-    let session_id = convert::session_id(session_id)?;
-    let session = JsSession::new(store, manifest, &session_id)?;
+fn new_session(store: AnyStore, manifest: AnyManifest, session_id: &str) -> Result<SessionScopedAttachmentStore> {
+    let session = JsSession::new(store, manifest, session_id)?;
     Ok(SessionScopedAttachmentStore { session: Rc::new(session) })
+}
+
+/// The objects a store class hands out that are the same on every access: its `manifest`, and one
+/// session view per session id (so every part of a page shares one pending list).
+#[derive(Default)]
+struct Views {
+    manifest: OnceCell<JsValue>,
+    sessions: RefCell<HashMap<String, JsValue>>,
+}
+
+impl Views {
+    fn manifest(&self, make: impl FnOnce() -> JsValue) -> JsValue {
+        self.manifest.get_or_init(make).clone()
+    }
+
+    fn session(&self, session_id: &JsValue, store: AnyStore, manifest: AnyManifest) -> Result<JsValue> {
+        let session_id = convert::session_id(session_id)?;
+        if let Some(view) = self.sessions.borrow().get(&session_id) {
+            return Ok(view.clone());
+        }
+        let view: JsValue = new_session(store, manifest, &session_id)?.into();
+        self.sessions.borrow_mut().insert(session_id, view.clone());
+        Ok(view)
+    }
 }
 
 /// A durable store in IndexedDB.
 #[wasm_bindgen]
 pub struct IndexedDbAttachmentStore {
     store: crate::indexeddb::IndexedDbAttachmentStore,
+    views: Views,
 }
 
 #[wasm_bindgen]
@@ -233,7 +289,7 @@ impl IndexedDbAttachmentStore {
                 return Err(AttachmentStoreError::invalid_input("the database name must not be empty"));
             }
             let store = crate::indexeddb::IndexedDbAttachmentStore::open(&name).await?;
-            Ok(Self { store }.into())
+            Ok(Self { store, views: Views::default() }.into())
         })
     }
 
@@ -243,19 +299,24 @@ impl IndexedDbAttachmentStore {
         self.store.name().to_owned()
     }
 
-    /// The manifest in the same database.
+    /// The manifest in the same database (the same object on every access).
     #[wasm_bindgen(getter)]
-    pub fn manifest(&self) -> IndexedDbAttachmentManifest {
-        IndexedDbAttachmentManifest { manifest: self.store.manifest() }
+    pub fn manifest(&self) -> JsValue {
+        self.views.manifest(|| IndexedDbAttachmentManifest { manifest: self.store.manifest() }.into())
     }
 
-    /// A session-scoped view: intent, bytes and metadata in one transaction per put.
-    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
-        thrown(new_session(self.any(), AnyManifest::IndexedDb(self.store.manifest()), &session_id))
+    /// The session-scoped view of `sessionId` (the same object on every call): intent, bytes and
+    /// metadata in one transaction per put.
+    pub fn session(&self, session_id: JsValue) -> std::result::Result<JsValue, JsValue> {
+        thrown(self.views.session(&session_id, self.any(), self.any_manifest()))
     }
 
     fn any(&self) -> AnyStore {
         AnyStore::IndexedDb(self.store.clone())
+    }
+
+    fn any_manifest(&self) -> AnyManifest {
+        AnyManifest::IndexedDb(self.store.manifest())
     }
 
     /// Deletes database `name` and everything in it.
@@ -275,6 +336,7 @@ store_members!(IndexedDbAttachmentStore, "IndexedDbAttachmentStore");
 #[wasm_bindgen]
 pub struct MemoryAttachmentStore {
     store: InMemoryAttachmentStore,
+    views: Views,
 }
 
 #[wasm_bindgen]
@@ -283,22 +345,27 @@ impl MemoryAttachmentStore {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
-        Self { store: InMemoryAttachmentStore::new() }
+        Self { store: InMemoryAttachmentStore::new(), views: Views::default() }
     }
 
-    /// The manifest that goes with this store.
+    /// The manifest that goes with this store (the same object on every access).
     #[wasm_bindgen(getter)]
-    pub fn manifest(&self) -> MemoryAttachmentManifest {
-        MemoryAttachmentManifest { manifest: self.store.manifest() }
+    pub fn manifest(&self) -> JsValue {
+        self.views.manifest(|| MemoryAttachmentManifest { manifest: self.store.manifest() }.into())
     }
 
-    /// A session-scoped view over this store and its manifest.
-    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
-        thrown(new_session(self.any(), AnyManifest::Memory(self.store.manifest()), &session_id))
+    /// The session-scoped view of `sessionId` over this store and its manifest (the same object on
+    /// every call).
+    pub fn session(&self, session_id: JsValue) -> std::result::Result<JsValue, JsValue> {
+        thrown(self.views.session(&session_id, self.any(), self.any_manifest()))
     }
 
     fn any(&self) -> AnyStore {
         AnyStore::Memory(self.store.clone())
+    }
+
+    fn any_manifest(&self) -> AnyManifest {
+        AnyManifest::Memory(self.store.manifest())
     }
 }
 
@@ -315,7 +382,7 @@ impl SessionScopedAttachmentStore {
     /// A session view over any store and manifest (ours or JavaScript-implemented).
     #[wasm_bindgen(constructor)]
     pub fn new(store: JsValue, manifest: JsValue, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
-        thrown(AnyStore::from_js(&store).and_then(|store| new_session(store, AnyManifest::from_js(&manifest)?, &session_id)))
+        thrown((|| new_session(AnyStore::from_js(&store)?, AnyManifest::from_js(&manifest)?, &convert::session_id(&session_id)?))())
     }
 
     /// The session this view writes as.
@@ -338,17 +405,46 @@ impl SessionScopedAttachmentStore {
         Ok(())
     }
 
-    /// Commits every pending id and returns them.
-    pub fn commit(&self) -> Promise {
+    /// Commits the session (this view's pending ids and every uncommitted row it has), saving
+    /// `state` with it when given; all in one transaction, or nothing and `NotFound` with
+    /// `error.ids` = the ids that are gone.
+    pub fn commit(&self, state: JsValue) -> Promise {
         let session = Rc::clone(&self.session);
         promise(async move {
-            let ids = session.commit().await?;
-            Ok(ids.iter().map(|id| JsValue::from_str(id.as_str())).collect::<Array>().into())
+            let state = convert::session_state(&state);
+            if state.is_some() && !session.manifest().saves_state() {
+                return Err(AttachmentStoreError::invalid_input("commit(state) needs a manifest with commitSession(sessionId, ids, state); this one has none"));
+            }
+            let ids = match state {
+                Some(state) => session.commit_with_state(state).await?,
+                None => session.commit().await?,
+            };
+            Ok(ids_to_js(&ids))
         })
+    }
+
+    /// Drops `ids` from pending; forgets this session's uncommitted rows of them and deletes their
+    /// bytes unless another row of the attachment exists or a plain put holds it.
+    pub fn discard(&self, ids: JsValue) -> Promise {
+        let session = Rc::clone(&self.session);
+        promise(async move {
+            session.discard(&convert::id_list(&ids)?).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The ids of the session's uncommitted rows, whoever put them.
+    pub fn pending(&self) -> Promise {
+        let session = Rc::clone(&self.session);
+        promise(async move { Ok(ids_to_js(&session.pending().await?)) })
     }
 
     fn any(&self) -> AnyStore {
         AnyStore::Session(Rc::clone(&self.session))
+    }
+
+    fn any_manifest(&self) -> AnyManifest {
+        self.session.manifest().clone()
     }
 }
 

@@ -34,6 +34,12 @@ pub(crate) fn session_id(value: &JsValue) -> Result<String> {
     Ok(session_id)
 }
 
+/// A session state argument: `undefined` means none; any other value is the state (checked by the
+/// backend that stores it: one it cannot keep is `InvalidInput`, and nothing is written).
+pub(crate) fn session_state(value: &JsValue) -> Option<crate::SessionState> {
+    (!value.is_undefined()).then(|| crate::SessionState::Js(value.clone()))
+}
+
 /// An array argument.
 pub(crate) fn array(value: &JsValue, what: &str) -> Result<Array> {
     if Array::is_array(value) {

@@ -8,13 +8,19 @@ use crate::core::error::{AttachmentStoreError, ErrorCode};
 #[wasm_bindgen(raw_module = "../errors.js")]
 extern "C" {
     #[wasm_bindgen(js_name = createAttachmentStoreError)]
-    fn create_attachment_store_error(code: &str, message: &str, cause: &JsValue) -> JsValue;
+    fn create_attachment_store_error(code: &str, message: &str, cause: &JsValue, ids: &JsValue) -> JsValue;
 }
 
-/// The JavaScript `AttachmentStoreError` for `error`, with its cause when it has one.
+/// The JavaScript `AttachmentStoreError` for `error`, with its cause when it has one and the ids
+/// it names (a rejected commit's missing ones) as `ids`.
 pub(crate) fn to_js(error: AttachmentStoreError) -> JsValue {
     let cause = error.js_cause().cloned().unwrap_or(JsValue::UNDEFINED);
-    create_attachment_store_error(error.code().as_str(), error.message(), &cause)
+    let ids = if error.ids().is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        error.ids().iter().map(|id| JsValue::from_str(id.as_str())).collect::<js_sys::Array>().into()
+    };
+    create_attachment_store_error(error.code().as_str(), error.message(), &cause, &ids)
 }
 
 /// An error thrown by JavaScript code we called (a JS-implemented store, a callback): an

@@ -14,6 +14,7 @@ use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::manifest::AttachmentManifest;
 use crate::records::{decode_returned, decode_returned_list, ToJs};
+use crate::session_state::SessionState;
 use crate::store::{AttachmentStore, AttachmentStorePersistence};
 
 /// Checks that `object` has every method in `methods`, so a wrong argument fails at once and
@@ -107,7 +108,9 @@ impl AttachmentStore for JsStore {
 
 /// A manifest implemented in JavaScript. Besides the contract's four methods it needs
 /// `entriesFor(attachmentId)`: the sweep must see every row of a content (committed ones too)
-/// before it may delete shared bytes, and no other method shows committed rows.
+/// before it may delete shared bytes, and no other method shows committed rows. Optional:
+/// `commitSession(sessionId, ids, state)` (stamps and state in one write: needed by
+/// `commit(state)`), `sessionState(sessionId)` and `releaseSession(sessionId)`.
 #[derive(Clone)]
 pub(crate) struct JsManifest(JsValue);
 
@@ -115,6 +118,19 @@ impl JsManifest {
     pub(crate) fn new(object: JsValue) -> Result<Self> {
         check_methods(&object, "the manifest", &["recordIntent", "commitRefs", "listUncommitted", "forget", "entriesFor"])?;
         Ok(Self(object))
+    }
+
+    /// Whether the manifest has the optional method `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        Reflect::get(&self.0, &JsValue::from_str(name)).is_ok_and(|method| method.is_function())
+    }
+}
+
+/// A state as JavaScript sees it: the value given, or bytes as a `Uint8Array`.
+pub(crate) fn state_to_js(state: &SessionState) -> JsValue {
+    match state {
+        SessionState::Bytes(bytes) => Uint8Array::from(bytes.as_slice()).into(),
+        SessionState::Js(value) => value.clone(),
     }
 }
 
@@ -141,5 +157,34 @@ impl AttachmentManifest for JsManifest {
 
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {
         decode_returned_list(&call(&self.0, "entriesFor", &[attachment_id.as_str().into()]).await?, "the rows entriesFor returned")
+    }
+
+    /// With a state, `commitSession(sessionId, ids, state)` (which the manifest must have);
+    /// without one, `commitRefs`, so `commitSession` always gets a state to save.
+    async fn commit_session(&self, session_id: &str, ids: &[AttachmentId], state: Option<&SessionState>) -> Result<()> {
+        let Some(state) = state else {
+            return self.commit_refs(session_id, ids).await;
+        };
+        if !self.has("commitSession") {
+            return Err(AttachmentStoreError::invalid_input("commit(state) needs a manifest with commitSession(sessionId, ids, state); this one has none"));
+        }
+        let ids: Array = ids.iter().map(|id| JsValue::from_str(id.as_str())).collect();
+        call(&self.0, "commitSession", &[session_id.into(), ids.into(), state_to_js(state)]).await.map(drop)
+    }
+
+    /// `sessionState(sessionId)` when the manifest has it; else it keeps none.
+    async fn session_state(&self, session_id: &str) -> Result<Option<SessionState>> {
+        if !self.has("sessionState") {
+            return Ok(None);
+        }
+        let state = call(&self.0, "sessionState", &[session_id.into()]).await?;
+        Ok((!state.is_undefined()).then_some(SessionState::Js(state)))
+    }
+
+    async fn release_session(&self, session_id: &str) -> Result<()> {
+        if !self.has("releaseSession") {
+            return Err(AttachmentStoreError::invalid_input("releaseSession needs a manifest with releaseSession(sessionId); this one has none"));
+        }
+        call(&self.0, "releaseSession", &[session_id.into()]).await.map(drop)
     }
 }

@@ -1,30 +1,12 @@
-//! The memory backend: ephemeral, for tests, servers and runtimes without IndexedDB.
+//! The memory backend: ephemeral, for tests, servers and runtimes without IndexedDB. A store and
+//! its manifest share one set of [`tables`], so every operation that touches both (a session's
+//! put, a commit, a sweep step) is one transaction.
 
 mod manifest;
 mod store;
+mod tables;
 
 pub use manifest::InMemoryAttachmentManifest;
 pub use store::InMemoryAttachmentStore;
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use crate::core::error::{AttachmentStoreError, Result};
-
-/// A shared "closed" switch: `close()` on any handle closes them all.
-#[derive(Clone, Debug, Default)]
-struct Lifetime(Arc<AtomicBool>);
-
-impl Lifetime {
-    fn close(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    fn check_open(&self) -> Result<()> {
-        if self.0.load(Ordering::SeqCst) {
-            Err(AttachmentStoreError::closed())
-        } else {
-            Ok(())
-        }
-    }
-}
+#[cfg(all(feature = "js", target_arch = "wasm32"))]
+pub(crate) use store::HashedPut;

@@ -31,6 +31,7 @@
 
 use async_trait::async_trait;
 
+use crate::core::clock::now_epoch_ms;
 use crate::core::error::{ErrorCode, Result};
 use crate::core::id::{content_id, AttachmentId};
 use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
@@ -38,7 +39,7 @@ use crate::core::meta::AttachmentCreateMeta;
 use crate::core::sweep_rules::AttachmentReclamationReport;
 use crate::{
     reclaim_orphaned_attachments, resolve_llm_request_attachments, AttachmentManifest, AttachmentStore,
-    AttachmentStorePersistence, LlmRequestAttachment, ReclaimOptions, SessionScopedAttachmentStore,
+    AttachmentStorePersistence, LlmRequestAttachment, ReclaimOptions, SessionScopedAttachmentStore, SessionState,
 };
 
 /// How the suite gets at a backend.
@@ -77,6 +78,13 @@ pub async fn run_all<H: ConformanceHarness>(harness: &mut H) {
     sweep_scenarios(harness).await;
     session_scoped_store(harness).await;
     llm_request_resolution(harness).await;
+    commit_after_a_sweep_rejects_and_writes_nothing(harness).await;
+    commit_after_a_delete_rejects(harness).await;
+    a_new_view_commits_what_the_session_put_before(harness).await;
+    plain_puts_are_never_swept(harness).await;
+    discard_forgets_and_deletes_what_nothing_else_holds(harness).await;
+    release_then_sweep_reclaims_what_no_other_session_holds(harness).await;
+    delete_removes_every_row(harness).await;
     closed_and_invalid_input(harness).await;
 }
 
@@ -388,6 +396,201 @@ pub async fn llm_request_resolution<H: ConformanceHarness>(harness: &mut H) {
     let before = failing.clone();
     expect_code(CHECK, "resolve with a missing reference", resolve_llm_request_attachments(&mut failing, &store).await, ErrorCode::NotFound);
     assert_eq!(failing, before, "{CHECK}: a failed resolution changes nothing");
+}
+
+/// A sweep threshold past every intent made so far: "a day later".
+fn past_every_intent() -> i64 {
+    now_epoch_ms() + 60_000
+}
+
+fn state(text: &str) -> SessionState {
+    SessionState::Bytes(text.as_bytes().to_vec())
+}
+
+fn expect_missing<T: std::fmt::Debug>(check: &str, step: &str, result: Result<T>, ids: &[AttachmentId]) {
+    match result {
+        Err(error) if error.code() == ErrorCode::NotFound && error.ids() == ids => {}
+        other => panic!("conformance `{check}`: {step}: expected NotFound naming {ids:?}, got {other:?}"),
+    }
+}
+
+async fn session_row<M: AttachmentManifest>(check: &str, manifest: &M, session: &str, id: &AttachmentId) -> Option<AttachmentManifestEntry> {
+    ok(check, "entries_for", manifest.entries_for(id).await).into_iter().find(|row| row.session_id == session)
+}
+
+/// Contract §8: a session left open while another tab sweeps past its intent cannot commit an
+/// attachment the sweep reclaimed. The commit writes nothing (no stamp, no state), the id stays
+/// pending, and a re-put of the same content makes it whole.
+pub async fn commit_after_a_sweep_rejects_and_writes_nothing<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "commit_after_a_sweep_rejects_and_writes_nothing";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    let session = ok(CHECK, "new session", SessionScopedAttachmentStore::new(&store, &manifest, "left-open"));
+    let gone = ok(CHECK, "put", session.put(b"left open for a day", meta("text/plain")).await).id;
+    sweep::<H>(CHECK, &store, &manifest, past_every_intent()).await;
+    let later = ok(CHECK, "put after the sweep", session.put(b"put after the sweep", meta("text/plain")).await).id;
+    expect_missing(CHECK, "commit with state after the sweep", session.commit_with_state(state("v1")).await, std::slice::from_ref(&gone));
+    assert!(session_row(CHECK, &manifest, "left-open", &later).await.is_some_and(|row| !row.is_committed()), "{CHECK}: the other id was not stamped");
+    assert_eq!(ok(CHECK, "session_state", manifest.session_state("left-open").await), None, "{CHECK}: no state was saved");
+    assert_eq!(session.pending_manifest_commit_ids(), vec![gone.clone(), later.clone()], "{CHECK}: the ids stay pending");
+    expect_missing(CHECK, "commit without state", session.commit().await, std::slice::from_ref(&gone));
+
+    ok(CHECK, "re-put", session.put(b"left open for a day", meta("text/plain")).await);
+    let committed = ok(CHECK, "commit after the re-put", session.commit_with_state(state("v1")).await);
+    assert_eq!(committed, vec![gone.clone(), later.clone()], "{CHECK}: the commit covers both");
+    assert_eq!(ok(CHECK, "session_state", manifest.session_state("left-open").await), Some(state("v1")), "{CHECK}: the state landed");
+    sweep::<H>(CHECK, &store, &manifest, past_every_intent()).await;
+    for id in [&gone, &later] {
+        assert!(ok(CHECK, "head", store.head(id).await).is_some(), "{CHECK}: committed {id} survives a later sweep");
+    }
+    assert!(session.pending_manifest_commit_ids().is_empty(), "{CHECK}: nothing pending");
+    // A later commit without state keeps the state; one with state replaces it.
+    ok(CHECK, "empty commit", session.commit().await);
+    assert_eq!(ok(CHECK, "session_state", manifest.session_state("left-open").await), Some(state("v1")), "{CHECK}: kept");
+    ok(CHECK, "commit with a new state", session.commit_with_state(state("v2")).await);
+    let reopened = ok(CHECK, "reopen", harness.reopen(store, manifest).await);
+    if let Some((_, manifest)) = reopened {
+        assert_eq!(ok(CHECK, "session_state after reopen", manifest.session_state("left-open").await), Some(state("v2")), "{CHECK}: the state survives a reopen");
+    }
+}
+
+/// A commit after another tab deleted one of its attachments rejects naming it; a re-put heals it.
+pub async fn commit_after_a_delete_rejects<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "commit_after_a_delete_rejects";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    let session = ok(CHECK, "new session", SessionScopedAttachmentStore::new(&store, &manifest, "s"));
+    let deleted = ok(CHECK, "put", session.put(b"deleted elsewhere", meta("text/plain")).await).id;
+    let kept = ok(CHECK, "put", session.put(b"kept", meta("text/plain")).await).id;
+    ok(CHECK, "delete on the store", store.delete(&deleted).await);
+    expect_missing(CHECK, "commit after the delete", session.commit().await, std::slice::from_ref(&deleted));
+    assert!(session_row(CHECK, &manifest, "s", &kept).await.is_some_and(|row| !row.is_committed()), "{CHECK}: nothing stamped");
+    ok(CHECK, "re-put", session.put(b"deleted elsewhere", meta("text/plain")).await);
+    assert_eq!(ok(CHECK, "commit after the re-put", session.commit().await), vec![deleted, kept], "{CHECK}: both committed");
+}
+
+/// A commit covers the session, not the view: a view made later (after a reload, in another tab)
+/// commits what the session put before it, and `pending()` shows it.
+pub async fn a_new_view_commits_what_the_session_put_before<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "a_new_view_commits_what_the_session_put_before";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    let first = {
+        let before = ok(CHECK, "first view", SessionScopedAttachmentStore::new(&store, &manifest, "c"));
+        ok(CHECK, "put", before.put(b"put before the reload", meta("text/plain")).await).id
+    };
+    let other = ok(CHECK, "another session", SessionScopedAttachmentStore::new(&store, &manifest, "other"));
+    ok(CHECK, "put by another session", other.put(b"another session's", meta("text/plain")).await);
+    let after = ok(CHECK, "a new view", SessionScopedAttachmentStore::new(&store, &manifest, "c"));
+    assert!(after.pending_manifest_commit_ids().is_empty(), "{CHECK}: the new view put nothing itself");
+    assert_eq!(ok(CHECK, "pending", after.pending().await), vec![first.clone()], "{CHECK}: pending() reads the session's rows");
+    assert_eq!(ok(CHECK, "commit", after.commit().await), vec![first.clone()], "{CHECK}: the new view commits the earlier put");
+    assert!(session_row(CHECK, &manifest, "c", &first).await.is_some_and(|row| row.is_committed()), "{CHECK}: committed");
+    assert!(ok(CHECK, "pending", after.pending().await).is_empty(), "{CHECK}: nothing pending");
+    assert_eq!(ok(CHECK, "pending of the other session", other.pending().await).len(), 1, "{CHECK}: another session's rows are its own");
+    drop((after, other));
+
+    // Across a real reopen too, for durable stores.
+    let second = {
+        let view = ok(CHECK, "view", SessionScopedAttachmentStore::new(&store, &manifest, "c"));
+        ok(CHECK, "put", view.put(b"put before the reopen", meta("text/plain")).await).id
+    };
+    if let Some((store, manifest)) = ok(CHECK, "reopen", harness.reopen(store, manifest).await) {
+        let view = ok(CHECK, "view after the reopen", SessionScopedAttachmentStore::new(&store, &manifest, "c"));
+        assert_eq!(ok(CHECK, "commit after the reopen", view.commit().await), vec![second], "{CHECK}: committed after the reopen");
+    }
+}
+
+/// What `put` stores outside any session is never swept, also when a session intends the same
+/// bytes (before or after) and never commits them; discarding them keeps them too.
+pub async fn plain_puts_are_never_swept<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "plain_puts_are_never_swept";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    let session = ok(CHECK, "new session", SessionScopedAttachmentStore::new(&store, &manifest, "s"));
+    let before = ok(CHECK, "plain put", store.put(b"plain first", meta("text/plain")).await).id;
+    if store.pending_manifest_commit_ids().contains(&before) {
+        return; // The store under test is itself a session's view: its puts are the session's.
+    }
+    ok(CHECK, "session put of the same bytes", session.put(b"plain first", meta("text/plain")).await);
+    ok(CHECK, "session put", session.put(b"session first", meta("text/plain")).await);
+    let after = ok(CHECK, "plain put of the same bytes", store.put(b"session first", meta("text/markdown")).await).id;
+    let orphan = ok(CHECK, "session put", session.put(b"only the session's", meta("text/plain")).await).id;
+    let got = sweep::<H>(CHECK, &store, &manifest, past_every_intent()).await;
+    assert_eq!(got, report(3, 3, 1, 18), "{CHECK}: only the session-only attachment is deleted");
+    for id in [&before, &after] {
+        assert!(ok(CHECK, "head", store.head(id).await).is_some(), "{CHECK}: a plain put's {id} was swept");
+        assert!(ok(CHECK, "entries_for", manifest.entries_for(id).await).is_empty(), "{CHECK}: the session's aged row is forgotten");
+    }
+    expect_code(CHECK, "get of the session-only attachment", store.get(&orphan).await, ErrorCode::NotFound);
+    ok(CHECK, "session put again", session.put(b"plain first", meta("text/plain")).await);
+    ok(CHECK, "discard", session.discard(std::slice::from_ref(&before)).await);
+    assert!(ok(CHECK, "head", store.head(&before).await).is_some(), "{CHECK}: a discard keeps a plain put's bytes");
+}
+
+/// `discard` drops ids from pending, forgets the session's uncommitted rows and deletes bytes no
+/// other row holds; committed rows and others' rows keep theirs.
+pub async fn discard_forgets_and_deletes_what_nothing_else_holds<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "discard_forgets_and_deletes_what_nothing_else_holds";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    let session = ok(CHECK, "new session", SessionScopedAttachmentStore::new(&store, &manifest, "s"));
+    let other = ok(CHECK, "other session", SessionScopedAttachmentStore::new(&store, &manifest, "other"));
+    let alone = ok(CHECK, "put", session.put(b"only mine", meta("text/plain")).await).id;
+    let shared = ok(CHECK, "put", session.put(b"shared", meta("text/plain")).await).id;
+    ok(CHECK, "other's put", other.put(b"shared", meta("text/plain")).await);
+    let kept = ok(CHECK, "put", session.put(b"kept", meta("text/plain")).await).id;
+    ok(CHECK, "discard", session.discard(&[alone.clone(), shared.clone()]).await);
+    assert_eq!(session.pending_manifest_commit_ids(), vec![kept.clone()], "{CHECK}: discarded ids leave pending");
+    expect_code(CHECK, "get of the discarded attachment", store.get(&alone).await, ErrorCode::NotFound);
+    assert!(ok(CHECK, "entries_for", manifest.entries_for(&alone).await).is_empty(), "{CHECK}: its row is forgotten");
+    assert!(ok(CHECK, "head", store.head(&shared).await).is_some(), "{CHECK}: another session's row holds the shared bytes");
+    let rows = ok(CHECK, "entries_for", manifest.entries_for(&shared).await);
+    assert!(rows.len() == 1 && rows[0].session_id == "other", "{CHECK}: only the discarding session's row goes: {rows:?}");
+    assert_eq!(ok(CHECK, "commit", session.commit().await), vec![kept.clone()], "{CHECK}: the commit covers what is left");
+    ok(CHECK, "discard of a committed id", session.discard(std::slice::from_ref(&kept)).await);
+    assert!(session_row(CHECK, &manifest, "s", &kept).await.is_some_and(|row| row.is_committed()), "{CHECK}: a committed row is kept");
+    assert!(ok(CHECK, "head", store.head(&kept).await).is_some(), "{CHECK}: and its bytes");
+    ok(CHECK, "discard of nothing", session.discard(&[content_id(b"never put")]).await);
+}
+
+/// `release_session`: the session's rows lose their commits and its state goes; a sweep after the
+/// grace period reclaims what no other session holds, and keeps what another committed.
+pub async fn release_then_sweep_reclaims_what_no_other_session_holds<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "release_then_sweep_reclaims_what_no_other_session_holds";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    let released = ok(CHECK, "new session", SessionScopedAttachmentStore::new(&store, &manifest, "deleted-conversation"));
+    let other = ok(CHECK, "other session", SessionScopedAttachmentStore::new(&store, &manifest, "other"));
+    let own = ok(CHECK, "put", released.put(b"only the deleted conversation's", meta("text/plain")).await).id;
+    let shared = ok(CHECK, "put", released.put(b"shared with another", meta("text/plain")).await).id;
+    ok(CHECK, "commit with state", released.commit_with_state(state("conversation")).await);
+    ok(CHECK, "other's put", other.put(b"shared with another", meta("text/plain")).await);
+    ok(CHECK, "other's commit", other.commit().await);
+    let before_release = now_epoch_ms();
+    ok(CHECK, "release", manifest.release_session("deleted-conversation").await);
+    assert_eq!(ok(CHECK, "session_state", manifest.session_state("deleted-conversation").await), None, "{CHECK}: the state is gone");
+    let row = session_row(CHECK, &manifest, "deleted-conversation", &own).await.expect("the row stays until swept");
+    assert!(!row.is_committed() && row.intent_at_epoch_ms >= before_release, "{CHECK}: uncommitted, intended now: {row:?}");
+    assert_eq!(sweep::<H>(CHECK, &store, &manifest, before_release - 3_600_000).await.deleted_count, 0, "{CHECK}: nothing before the grace period");
+    assert!(ok(CHECK, "head", store.head(&own).await).is_some(), "{CHECK}: kept during the grace period");
+    let got = sweep::<H>(CHECK, &store, &manifest, past_every_intent()).await;
+    assert_eq!((got.reclaimed_count, got.deleted_count), (2, 1), "{CHECK}: both rows reclaimed, one attachment deleted");
+    expect_code(CHECK, "get of the released attachment", store.get(&own).await, ErrorCode::NotFound);
+    assert!(ok(CHECK, "head", store.head(&shared).await).is_some(), "{CHECK}: what another session committed is kept");
+    assert!(session_row(CHECK, &manifest, "other", &shared).await.is_some_and(|row| row.is_committed()), "{CHECK}: its commit intact");
+    ok(CHECK, "release of an unknown session", manifest.release_session("nobody").await);
+}
+
+/// `delete` removes the bytes, the metadata and every manifest row of the id.
+pub async fn delete_removes_every_row<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "delete_removes_every_row";
+    let (store, manifest) = fresh(harness, CHECK).await;
+    for session in ["a", "b"] {
+        let view = ok(CHECK, "new session", SessionScopedAttachmentStore::new(&store, &manifest, session));
+        ok(CHECK, "put", view.put(b"deleted", meta("text/plain")).await);
+        if session == "a" {
+            ok(CHECK, "commit", view.commit().await);
+        }
+    }
+    let id = content_id(b"deleted");
+    ok(CHECK, "delete", store.delete(&id).await);
+    expect_code(CHECK, "get after delete", store.get(&id).await, ErrorCode::NotFound);
+    assert!(ok(CHECK, "entries_for", manifest.entries_for(&id).await).is_empty(), "{CHECK}: every row goes");
 }
 
 /// Closed stores fail `Closed`; bad intents fail `InvalidInput` and leave the store usable.

@@ -1,3 +1,4 @@
 //! Test support for backends (feature `testing`).
 
 pub mod conformance;
+pub mod faults;

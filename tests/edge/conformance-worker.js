@@ -57,6 +57,28 @@ async function rollback(storage) {
   return `a put failing mid-transaction rolls back its intent row; then ${ok.id.slice(0, 8)}… lands`;
 }
 
+async function commitState(storage) {
+  // A state the storage cannot serialise (a function) fails inside the commit's transaction,
+  // after its stamps were written: workerd rolls the transaction back, so neither lands.
+  const store = new DurableObjectAttachmentStore(storage, { prefix: `state-${Date.now()}/` });
+  const session = store.session("s");
+  const ref = await session.put(new TextEncoder().encode("x"), { mediaType: "text/plain" });
+  let error;
+  try {
+    await session.commit({ callback: () => 1 });
+  } catch (e) {
+    error = e;
+  }
+  if (error?.code !== "InvalidInput") throw new Error(`expected InvalidInput, got ${error?.code}: ${error?.message}`);
+  const rows = await store.manifest.entriesFor(ref.id);
+  if (rows.length !== 1 || rows[0].committedAtEpochMs !== undefined) throw new Error(`the stamp landed: ${JSON.stringify(rows)}`);
+  if ((await store.sessionState("s")) !== undefined) throw new Error("the state landed");
+  const ids = await session.commit({ title: "kept", at: new Date(3) });
+  const saved = await store.sessionState("s");
+  if (ids[0] !== ref.id || saved.title !== "kept" || !(saved.at instanceof Date)) throw new Error(`commit ${ids}, state ${JSON.stringify(saved)}`);
+  return `a refused state (${error.message.slice(0, 60)}…) rolled back the stamps; a good one landed with them`;
+}
+
 export class Conformance {
   constructor(ctx) {
     this.storage = ctx.storage;
@@ -69,6 +91,7 @@ export class Conformance {
         check === "conformance" ? await __runDurableObjectConformance(this.storage)
         : check === "chunking" ? await chunking(this.storage)
         : check === "rollback" ? await rollback(this.storage)
+        : check === "commit-state" ? await commitState(this.storage)
         : null;
       return detail === null ? new Response("no such check", { status: 404 }) : new Response(detail);
     } catch (error) {

@@ -42,6 +42,34 @@ export async function checkHttpApi(base) {
     const again = await (await call("POST", "/sessions/chat%2F1/commit")).json();
     expect(again.committed.length === 0, JSON.stringify(again));
   });
+  await check("a commit saves a JSON state with the stamps; GET state reads it back", async () => {
+    const note = await (await put("chat/2", new TextEncoder().encode("a note"), { "content-type": "text/plain" })).json();
+    const committed = await (await call("POST", "/sessions/chat%2F2/commit", { body: JSON.stringify({ title: "Notes", attachments: [note.id] }) })).json();
+    expect(JSON.stringify(committed) === JSON.stringify({ committed: [note.id] }), JSON.stringify(committed));
+    const state = await (await call("GET", "/sessions/chat%2F2/state")).json();
+    expect(state.title === "Notes" && state.attachments[0] === note.id, JSON.stringify(state));
+    expect((await call("GET", "/sessions/nobody/state")).status === 404, "no state: 404");
+    const bad = await call("POST", "/sessions/chat%2F2/commit", { body: "{not json" });
+    expect(bad.status === 400 && (await bad.json()).code === "InvalidInput", `bad JSON: ${bad.status}`);
+  });
+  await check("a commit whose attachment was deleted answers 409 naming it, and writes nothing", async () => {
+    const doomed = await (await put("chat/3", new TextEncoder().encode("deleted before the commit"), { "content-type": "text/plain" })).json();
+    await call("DELETE", `/attachments/${doomed.id}`);
+    const response = await call("POST", "/sessions/chat%2F3/commit", { body: JSON.stringify({ v: 1 }) });
+    const body = await response.json();
+    expect(response.status === 409 && body.code === "NotFound" && body.ids?.[0] === doomed.id, `${response.status} ${JSON.stringify(body)}`);
+    expect((await call("GET", "/sessions/chat%2F3/state")).status === 404, "no state was saved");
+    await put("chat/3", new TextEncoder().encode("deleted before the commit"), { "content-type": "text/plain" });
+    expect((await call("POST", "/sessions/chat%2F3/commit")).status === 200, "a re-put heals it");
+  });
+  await check("DELETE /sessions/:id releases the conversation: a later sweep reclaims it", async () => {
+    const kept = await (await put("chat/4", new TextEncoder().encode("released with its conversation"), { "content-type": "text/plain" })).json();
+    await call("POST", "/sessions/chat%2F4/commit", { body: "{}" });
+    expect((await call("DELETE", "/sessions/chat%2F4")).status === 204, "release");
+    expect((await call("GET", "/sessions/chat%2F4/state")).status === 404, "its state is gone");
+    const report = await (await call("POST", `/reclaim?olderThanEpochMs=${Date.now() + 60_000}`)).json();
+    expect(report.deletedCount >= 1 && (await call("GET", `/attachments/${kept.id}`)).status === 404, JSON.stringify(report));
+  });
   await check("reclaim deletes the uncommitted and keeps the committed", async () => {
     expect((await put("abandoned", draft, { "content-type": "text/plain" })).status === 201, "draft stored");
     const report = await (await call("POST", `/reclaim?olderThanEpochMs=${Date.now() + 60_000}`)).json();

@@ -30,6 +30,21 @@ test("session put, commit, sweep and LLM resolution in a server runtime", async 
   assert.equal(kept.id, contentId(new TextEncoder().encode("kept")));
 });
 
+test("a commit after a sweep reclaimed its intent rejects naming the ids; a re-put then commit keeps it", async () => {
+  // What the commits issue tried as a new user: this commit used to resolve for a gone attachment.
+  const store = new MemoryAttachmentStore();
+  const session = store.session("left-open");
+  const ref = await session.put(new TextEncoder().encode("left open for a day"), { mediaType: "text/plain" });
+  await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 60_000);
+  await assert.rejects(session.commit({ turns: 1 }), (error) => error.code === "NotFound" && error.ids?.[0] === ref.id);
+  assert.equal(await store.sessionState("left-open"), undefined);
+  await session.put(new TextEncoder().encode("left open for a day"), { mediaType: "text/plain" });
+  assert.deepEqual(await session.commit({ turns: 1 }), [ref.id]);
+  await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 60_000);
+  assert.equal((await store.get(ref.id)).meta.id, ref.id);
+  assert.deepEqual(await store.sessionState("left-open"), { turns: 1 });
+});
+
 test("bad input is a typed error in server runtimes too", async () => {
   await assert.rejects(new MemoryAttachmentStore().put("x", { mediaType: "text/plain" }), (error) => error.code === "InvalidInput");
 });

@@ -63,6 +63,7 @@ mkdirSync(work, { recursive: true });
     ["the Rust conformance suite (plain and session-scoped) on Durable Object storage", "/conformance"],
     ["attachments over the 2 MB value limit are chunked, reassembled and swept whole", "/chunking"],
     ["a put failing mid-transaction leaves nothing behind", "/rollback"],
+    ["a commit whose state the storage refuses writes neither stamps nor state", "/commit-state"],
   ]) {
     await check(name, async () => {
       const response = await fetch(server.base + path, { signal: AbortSignal.timeout(120_000) });

@@ -57,9 +57,12 @@ export async function driveDemo(browser, origin) {
     await page.waitForFunction(() => document.querySelector(".thumb img")?.naturalWidth === 160, null, { timeout: 10_000 });
     expect((await page.locator(".card", { hasText: "sunset.png" }).textContent()).includes("160×100"), "image dimensions shown");
   });
-  await check("commit marks the session's attachments committed", async () => {
+  await check("commit marks the session's attachments committed and saves its note as the session's state", async () => {
+    await page.fill('.session[data-session="conversation-1"] .note', "sunset ideas");
     await page.click('.session[data-session="conversation-1"] .commit');
     await page.waitForFunction(() => document.querySelectorAll(".tag.committed").length === 2, null, { timeout: 10_000 });
+    const saved = await page.locator('.session[data-session="conversation-1"] .saved').textContent();
+    expect(saved.includes("2 attachments") && saved.includes("sunset ideas"), `state shown: ${saved}`);
   });
   await check("a sweep with no grace period reclaims an abandoned draft and keeps committed work", async () => {
     await page.fill("#new-session-name", "abandoned-draft");
@@ -76,11 +79,26 @@ export async function driveDemo(browser, origin) {
   });
   mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
-  await check("everything survives a reload", async () => {
+  await check("everything survives a reload, the conversation's state included", async () => {
     await page.reload();
     await waitReady();
     await waitCount(2);
     expect((await page.locator(".tag.committed").count()) === 2, "still committed");
+    expect((await page.locator('.session[data-session="conversation-1"] .note').inputValue()) === "sunset ideas", "the note came back from sessionState");
+  });
+  await check("deleting a conversation releases it: a later sweep reclaims its attachments", async () => {
+    await page.fill("#new-session-name", "short-lived");
+    await page.click("#new-session");
+    await page.setInputFiles("#file-input", [{ name: "brief.txt", mimeType: "text/plain", buffer: Buffer.from("committed, then the conversation was deleted") }]);
+    await waitCount(3);
+    await page.click('.session[data-session="short-lived"] .commit');
+    await page.waitForFunction(() => document.querySelector('.session[data-session="short-lived"] .saved')?.textContent.includes("1 attachment"), null, { timeout: 10_000 });
+    await page.click('.session[data-session="short-lived"] .release');
+    await page.waitForFunction(() => !document.querySelector('.session[data-session="short-lived"]'), null, { timeout: 10_000 });
+    await page.fill("#grace", "0");
+    await page.click("#run-sweep");
+    await page.waitForFunction(() => document.querySelector("#sweep-report").textContent.includes("deleted 1 attachments"), null, { timeout: 10_000 });
+    await waitCount(2);
   });
   await check("the demo works offline once loaded", async () => {
     await page.evaluate(() => navigator.serviceWorker.ready);

@@ -8,6 +8,7 @@ use super::*;
 #[wasm_bindgen]
 pub struct DurableObjectAttachmentStore {
     store: crate::durable_object::DurableObjectAttachmentStore,
+    views: Views,
 }
 
 #[wasm_bindgen]
@@ -24,23 +25,28 @@ impl DurableObjectAttachmentStore {
                     prefix = convert::string(&given, &"options.prefix")?;
                 }
             }
-            Ok(Self { store: crate::durable_object::DurableObjectAttachmentStore::new(storage, &prefix)? })
+            Ok(Self { store: crate::durable_object::DurableObjectAttachmentStore::new(storage, &prefix)?, views: Views::default() })
         })())
     }
 
-    /// The manifest in the same storage.
+    /// The manifest in the same storage (the same object on every access).
     #[wasm_bindgen(getter)]
-    pub fn manifest(&self) -> DurableObjectAttachmentManifest {
-        DurableObjectAttachmentManifest { manifest: self.store.manifest() }
+    pub fn manifest(&self) -> JsValue {
+        self.views.manifest(|| DurableObjectAttachmentManifest { manifest: self.store.manifest() }.into())
     }
 
-    /// A session-scoped view: intent and bytes in one storage transaction per put.
-    pub fn session(&self, session_id: JsValue) -> std::result::Result<SessionScopedAttachmentStore, JsValue> {
-        thrown(new_session(self.any(), AnyManifest::DurableObject(self.store.manifest()), &session_id))
+    /// The session-scoped view of `sessionId` (the same object on every call): intent and bytes in
+    /// one storage transaction per put.
+    pub fn session(&self, session_id: JsValue) -> std::result::Result<JsValue, JsValue> {
+        thrown(self.views.session(&session_id, self.any(), self.any_manifest()))
     }
 
     fn any(&self) -> AnyStore {
         AnyStore::DurableObject(self.store.clone())
+    }
+
+    fn any_manifest(&self) -> AnyManifest {
+        AnyManifest::DurableObject(self.store.manifest())
     }
 }
 

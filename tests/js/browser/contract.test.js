@@ -1,4 +1,4 @@
-// The contract (shared/CONTRACT.md §1-6) against the package as a user installs it.
+// The contract (shared/CONTRACT.md §1-6, §8) against the package as a user installs it.
 import {
   AttachmentStoreError,
   ERROR_CODES,
@@ -290,7 +290,7 @@ test("indexeddb: attachments over the engines' value limit are chunked, read who
   const session = store.session("big");
   const ref = await session.put(new Blob([big]), { mediaType: "application/octet-stream" });
   assert.equal(ref.id, contentId(big));
-  const again = await store.put(big, { mediaType: "video/mp4" });
+  const again = await session.put(big, { mediaType: "video/mp4" });
   assert.equal(again.id, ref.id, "a repeat put of chunked bytes keeps them");
   const back = await store.get(ref.id);
   assert.equal(back.bytes.length, size);
@@ -412,7 +412,8 @@ test("store.session(): intent before bytes, pending ids, commit", async () => {
     assert.deepEqual(await session.commit(), many.map((r) => r.id));
     const third = await session.put(text("third"), { mediaType: "text/plain" });
     session.markManifestCommitted([third.id]);
-    assert.deepEqual(session.pendingManifestCommitIds(), []);
+    assert.deepEqual(session.pendingManifestCommitIds(), [], "markManifestCommitted edits this view's list");
+    assert.deepEqual(await session.commit(), [third.id], "a commit still covers the session's uncommitted row");
     assert.deepEqual(await session.commit(), []);
     assert.bytesEqual((await session.get(second.id)).bytes, text("second"));
   }
@@ -449,12 +450,16 @@ test("errors thrown by a JavaScript store keep their code and cause", async () =
   await rejects(session.get(ABC_ID), "NotFound");
 });
 
+/** A session's view over `store` and `manifest`: the store's own, or one over both. */
+const viewOf = (store, manifest, sessionId) => (typeof store.session === "function" ? store.session(sessionId) : new SessionScopedAttachmentStore(store, manifest, sessionId));
+
 async function seedSweep(store, manifest) {
+  // Session puts dated `at` (the intent refreshed to that time): plain puts are never swept.
   const put = async (s, session, at) => {
     const bytes = text(s);
     const id = contentId(bytes);
+    await viewOf(store, manifest, session).put(bytes, { mediaType: "text/plain" });
     await manifest.recordIntent({ attachmentId: id, sessionId: session, canonicalUri: `sha256:${id}`, intentAtEpochMs: at });
-    await store.put(bytes, { mediaType: "text/plain" });
     return id;
   };
   const orphan = await put("orphan", "s1", 1000);
@@ -600,4 +605,217 @@ test("a few hundred randomly wrong-typed calls all reject with a typed error; th
   assert.bytesEqual((await store.get(ref.id)).bytes, text("still works"));
   const memoryRef = await memory.put(text("memory too"), { mediaType: "text/plain" });
   assert.equal((await memory.get(memoryRef.id)).meta.byteLen, 10);
+});
+
+// ---- §8: the life of a session ------------------------------------------------------------
+
+/** A MapManifest with the optional lifecycle members a JavaScript manifest may have. */
+class LifecycleMapManifest extends MapManifest {
+  states = new Map();
+  async commitSession(sessionId, ids, state) {
+    await this.commitRefs(sessionId, ids);
+    this.states.set(sessionId, structuredClone(state));
+  }
+  async sessionState(sessionId) {
+    return this.states.has(sessionId) ? structuredClone(this.states.get(sessionId)) : undefined;
+  }
+  async releaseSession(sessionId) {
+    for (const row of this.rows.values()) {
+      if (row.sessionId !== sessionId) continue;
+      delete row.committedAtEpochMs;
+      row.intentAtEpochMs = Date.now();
+    }
+    this.states.delete(sessionId);
+  }
+}
+
+/** Every store kind, with what its lifecycle tests need. */
+const lifecycleKinds = {
+  async indexeddb() {
+    const store = await IndexedDbAttachmentStore.open(freshName());
+    return { store, manifest: store.manifest, anotherTab: () => IndexedDbAttachmentStore.open(store.name) };
+  },
+  async memory() {
+    const store = new MemoryAttachmentStore();
+    // "Another tab" of a memory store: a fresh view over the same store.
+    const anotherTab = async () => ({ session: (id) => new SessionScopedAttachmentStore(store, store.manifest, id), delete: (id) => store.delete(id) });
+    return { store, manifest: store.manifest, anotherTab };
+  },
+  async "a JavaScript store and manifest"() {
+    const inner = new MapStore();
+    const manifest = new LifecycleMapManifest();
+    const views = new Map();
+    // Shaped like our stores: one view per session, and the lifecycle through the view.
+    // A well-kept third-party store deletes an attachment's rows with it.
+    const store = {
+      put: (...args) => inner.put(...args), get: (id) => inner.get(id), head: (id) => inner.head(id), list: () => inner.list(),
+      delete: async (id) => { await inner.delete(id); await manifest.forget(id); },
+      session: (id) => views.get(id) ?? views.set(id, new SessionScopedAttachmentStore(inner, manifest, id)).get(id),
+      sessionState: (id) => store.session(id).sessionState(id),
+      releaseSession: (id) => store.session(id).releaseSession(id),
+    };
+    const anotherTab = async () => ({ session: (id) => new SessionScopedAttachmentStore(inner, manifest, id), delete: store.delete });
+    return { store, manifest, anotherTab };
+  },
+};
+
+const later = () => Date.now() + 60_000;
+const sweepAll = (store, manifest) => reclaimOrphanedAttachments(manifest, store, later());
+const rowOf = async (manifest, sessionId, id) => (await manifest.entriesFor(id)).find((row) => row.sessionId === sessionId);
+
+for (const [kind, make] of Object.entries(lifecycleKinds)) {
+  test(`${kind}: a commit after a sweep reclaimed its intent rejects with the ids and writes nothing; a re-put makes it whole`, async () => {
+    const { store, manifest } = await make();
+    const session = store.session("left-open");
+    const gone = await session.put(text("left open for a day"), { mediaType: "text/plain" });
+    await sweepAll(store, manifest); // another tab, a day later
+    const kept = await session.put(text("put after the sweep"), { mediaType: "text/plain" });
+    const error = await rejects(session.commit({ turns: 1 }), "NotFound");
+    assert.deepEqual(error.ids, [gone.id], "error.ids names what is gone");
+    assert.equal((await rowOf(manifest, "left-open", kept.id)).committedAtEpochMs, undefined, "nothing stamped");
+    assert.equal(await store.sessionState("left-open"), undefined, "no state saved");
+    assert.deepEqual(session.pendingManifestCommitIds(), [gone.id, kept.id], "both stay pending");
+    await session.put(text("left open for a day"), { mediaType: "text/plain" });
+    assert.deepEqual(await session.commit({ turns: 1 }), [gone.id, kept.id]);
+    assert.deepEqual(await store.sessionState("left-open"), { turns: 1 });
+    await sweepAll(store, manifest);
+    for (const ref of [gone, kept]) assert.ok(await store.head(ref.id), "committed: kept through a later sweep");
+  });
+
+  test(`${kind}: a commit after another tab deleted an attachment rejects naming it`, async () => {
+    const { store, manifest, anotherTab } = await make();
+    const session = store.session("s");
+    const doomed = await session.put(text("deleted elsewhere"), { mediaType: "text/plain" });
+    await (await anotherTab()).delete(doomed.id);
+    assert.deepEqual((await rejects(session.commit(), "NotFound")).ids, [doomed.id]);
+    assert.deepEqual(await manifest.entriesFor(doomed.id), [], "the delete removed every row");
+    await session.put(text("deleted elsewhere"), { mediaType: "text/plain" });
+    assert.deepEqual(await session.commit(), [doomed.id]);
+  });
+
+  test(`${kind}: commit(state) lands the state with the stamps; sessionState hands out copies`, async () => {
+    const { store } = await make();
+    const session = store.session("chat");
+    const ref = await session.put(text("photo"), { mediaType: "image/png" });
+    const state = { title: "Cats", turns: [{ role: "user", attachments: [ref.id] }], at: new Date(5) };
+    assert.deepEqual(await session.commit(state), [ref.id]);
+    state.title = "changed by the caller afterwards";
+    const saved = await store.sessionState("chat");
+    assert.equal(saved.title, "Cats", "later changes to the caller's object change nothing stored");
+    assert.ok(saved.at instanceof Date && saved.at.getTime() === 5, "structured-cloned, not JSON");
+    saved.turns.length = 0;
+    assert.equal((await store.sessionState("chat")).turns.length, 1, "each read is a fresh copy");
+    assert.deepEqual(await session.commit(), [], "a commit without state keeps the state");
+    assert.equal((await store.sessionState("chat")).title, "Cats");
+    assert.equal(await store.sessionState("never-committed"), undefined);
+    await rejects(() => store.sessionState(""), "InvalidInput");
+  });
+
+  test(`${kind}: a view made later commits what the session put before; pending() shows it`, async () => {
+    const { store, manifest, anotherTab } = await make();
+    const earlier = await store.session("c").put(text("put before the reload"), { mediaType: "text/plain" });
+    // Another tab (or this page after a reload) makes its own view of the same session.
+    const view = (await anotherTab()).session("c");
+    assert.deepEqual(await view.pending(), [earlier.id], "pending() reads the session's rows");
+    assert.deepEqual(await view.commit(), [earlier.id], "the commit covers the session");
+    assert.equal(typeof (await rowOf(manifest, "c", earlier.id)).committedAtEpochMs, "number");
+    assert.deepEqual(await view.pending(), []);
+  });
+
+  test(`${kind}: discard forgets and deletes what nothing else holds`, async () => {
+    const { store, manifest } = await make();
+    const session = store.session("s");
+    const alone = await session.put(text("only mine"), { mediaType: "text/plain" });
+    const shared = await session.put(text("shared"), { mediaType: "text/plain" });
+    await store.session("other").put(text("shared"), { mediaType: "text/plain" });
+    await session.discard([alone.id, `sha256:${shared.id}`]);
+    assert.deepEqual(session.pendingManifestCommitIds(), [], "discarded ids leave pending");
+    await rejects(store.get(alone.id), "NotFound");
+    assert.ok(await store.head(shared.id), "another session's row holds it");
+    assert.deepEqual((await manifest.entriesFor(shared.id)).map((row) => row.sessionId), ["other"]);
+    await rejects(session.discard("all"), "InvalidInput");
+  });
+
+  test(`${kind}: releaseSession, then a sweep after the grace period reclaims what no other session holds`, async () => {
+    const { store, manifest } = await make();
+    const released = store.session("deleted-conversation");
+    const own = await released.put(text("only the deleted conversation's"), { mediaType: "text/plain" });
+    const shared = await released.put(text("shared with another"), { mediaType: "text/plain" });
+    await released.commit({ title: "gone soon" });
+    await store.session("other").put(text("shared with another"), { mediaType: "text/plain" });
+    await store.session("other").commit();
+    const before = Date.now();
+    await store.releaseSession("deleted-conversation");
+    assert.equal(await store.sessionState("deleted-conversation"), undefined, "the state is gone");
+    const row = await rowOf(manifest, "deleted-conversation", own.id);
+    assert.ok(row.committedAtEpochMs === undefined && row.intentAtEpochMs >= before, JSON.stringify(row));
+    assert.equal((await reclaimOrphanedAttachments(manifest, store, before - 3_600_000)).deletedCount, 0, "kept during the grace period");
+    const report = await sweepAll(store, manifest);
+    assert.equal(report.deletedCount, 1, JSON.stringify(report));
+    await rejects(store.get(own.id), "NotFound");
+    assert.ok(await store.head(shared.id), "what another session committed is kept");
+  });
+}
+
+for (const kind of ["indexeddb", "memory"]) {
+  test(`${kind}: plain puts are never swept, also when a session intends the same bytes and never commits`, async () => {
+    const { store, manifest } = await lifecycleKinds[kind]();
+    const plain = await store.put(text("a plain put"), { mediaType: "text/plain" });
+    await store.session("s").put(text("a plain put"), { mediaType: "text/plain" });
+    await store.session("s").put(text("session first"), { mediaType: "text/plain" });
+    const after = await store.put(text("session first"), { mediaType: "text/plain" });
+    const report = await sweepAll(store, manifest);
+    assert.deepEqual(report, { scannedIntentCount: 2, reclaimedCount: 2, deletedCount: 0, deletedBytes: 0 });
+    for (const ref of [plain, after]) assert.ok(await store.head(ref.id), "kept");
+    await store.session("s").put(text("a plain put"), { mediaType: "text/plain" });
+    await store.session("s").discard([plain.id]);
+    assert.ok(await store.head(plain.id), "a discard keeps it too");
+  });
+
+  test(`${kind}: a state the store cannot keep rejects InvalidInput and writes neither stamps nor state`, async () => {
+    const { store, manifest } = await lifecycleKinds[kind]();
+    const session = store.session("s");
+    const ref = await session.put(text("x"), { mediaType: "text/plain" });
+    await rejects(session.commit({ callback: () => 1 }), "InvalidInput");
+    assert.equal((await rowOf(manifest, "s", ref.id)).committedAtEpochMs, undefined, "the stamp did not land");
+    assert.equal(await store.sessionState("s"), undefined);
+    assert.deepEqual(await session.commit(null), [ref.id], "null is a state too");
+    assert.equal(await store.sessionState("s"), null);
+  });
+
+  test(`${kind}: store.session(id) and store.manifest are the same object on every access`, async () => {
+    const { store } = await lifecycleKinds[kind]();
+    assert.ok(store.session("a") === store.session("a") && store.session("a") !== store.session("b"));
+    assert.ok(store.manifest === store.manifest);
+    await store.session("a").put(text("seen by every access"), { mediaType: "text/plain" });
+    assert.equal(store.session("a").pendingManifestCommitIds().length, 1, "one pending list per session");
+  });
+}
+
+test("commit(state) over a JavaScript manifest without commitSession rejects InvalidInput and writes nothing", async () => {
+  const manifest = new MapManifest();
+  const session = new SessionScopedAttachmentStore(new MapStore(), manifest, "s");
+  const ref = await session.put(text("x"), { mediaType: "text/plain" });
+  await rejects(session.commit({ any: "state" }), "InvalidInput");
+  assert.equal((await manifest.entriesFor(ref.id))[0].committedAtEpochMs, undefined);
+  await rejects(session.releaseSession("s"), "InvalidInput");
+  assert.equal(await session.sessionState("s"), undefined, "a manifest without sessionState keeps none");
+  assert.deepEqual(await session.commit(), [ref.id], "commit() works through commitRefs");
+  const lifecycle = new LifecycleMapManifest();
+  const calls = [];
+  lifecycle.commitSession = async (sessionId, ids, state) => void calls.push([sessionId, ids, state]);
+  const full = new SessionScopedAttachmentStore(new MapStore(), lifecycle, "t");
+  const other = await full.put(text("y"), { mediaType: "text/plain" });
+  await full.commit({ n: 1 });
+  assert.deepEqual(calls, [["t", [other.id], { n: 1 }]]);
+});
+
+test("reclaimOrphanedAttachments: an already-aborted signal rejects before reading, also with nothing to sweep", async () => {
+  for (const make of [lifecycleKinds.indexeddb, lifecycleKinds.memory]) {
+    const { store, manifest } = await make();
+    const controller = new AbortController();
+    controller.abort(new Error("stop"));
+    const error = await rejects(reclaimOrphanedAttachments(manifest, store, Date.now(), { signal: controller.signal }), "Backend");
+    assert.equal(error.cause.message, "stop");
+  }
 });

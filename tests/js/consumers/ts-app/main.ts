@@ -47,6 +47,19 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const moved: AttachmentRef = await store.put(await file.arrayBuffer(), { mediaType: "image/png" }, handOver);
   await store.putMany([{ bytes: new Uint8Array(moved.byteLen), meta: { mediaType: "image/png" } }], { transfer: false });
   const ids: string[] = await session.commit();
+  const withState: string[] = await session.commit({ turns: ["hello"], attachments: ids });
+  const pending: string[] = await session.pending();
+  await session.discard(pending);
+  const saved: unknown = await store.sessionState("conversation");
+  await store.releaseSession("conversation");
+  try {
+    await session.commit();
+  } catch (error) {
+    if (error instanceof AttachmentStoreError && error.code === "NotFound") {
+      const missing: string[] | undefined = error.ids;
+      void missing;
+    }
+  }
   const stored: StoredAttachment = await store.get(ref.id);
   const bytes: Uint8Array = stored.bytes;
   const width: number | undefined = stored.meta.width;
@@ -81,7 +94,9 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const c: ErrorCode = "Oops";
   const somewhere = await openAttachmentStore({ name: "x" });
   const kind: "durable" | "ephemeral" = somewhere.persistence;
-  void [batch, ids, width, committedAt, report, other, model, id, p, c, kind];
+  // @ts-expect-error discard takes ids
+  await session.discard("all");
+  void [batch, ids, withState, saved, width, committedAt, report, other, model, id, p, c, kind];
   return report.deletedCount;
 }
 
