@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: native Rust (pure core, memory backend, property tests), the wasm suites in
 # headless Chromium, Firefox and WebKit against real IndexedDB, then the npm package as a user
-# installs it (contract, workers, reload, Vite, esbuild, TypeScript, demo), a smoke run of the
+# installs it (contract, workers, reload, upgrade, Vite, esbuild, TypeScript, demo), the soak, a smoke run of the
 # benchmark, and the edge runtimes (workerd with Durable Objects, Deno, Node). Set-up first
 # (idempotent).
 set -euo pipefail
@@ -26,6 +26,8 @@ run_browser WebKit SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a
 echo "== npm package: build, pack, and test as installed (Chromium, Firefox, WebKit)"
 WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh
 xvfb-run -a node tests/js/run.mjs
+echo "== soak: two pages and a worker per engine, a seeded mix for 45 s, checked against the history (longer: npm run soak)"
+xvfb-run -a node tests/soak/run.mjs --seconds 45
 echo "== benchmark: a smoke run at 2% scale (every system and workload works; figures not for quoting)"
 node bench/run.mjs --rounds 1 --scale 0.02
 echo "== A/B tool: one sample of the package against itself, with the minimal wasm get (works; figures not for quoting)"
