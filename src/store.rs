@@ -159,6 +159,21 @@ pub trait AttachmentStore {
     }
 }
 
+/// A sweep batch as one step-wise [`reclaim_step_in_steps`] per row: for stores whose manifest is
+/// not in their own database.
+pub(crate) async fn reclaim_batch_in_steps<S: AttachmentStore + ?Sized>(
+    store: &S,
+    manifest: &dyn AttachmentManifest,
+    listed: &[AttachmentManifestEntry],
+    older_than_epoch_ms: i64,
+) -> Result<Vec<SweepStepOutcome>> {
+    let mut outcomes = Vec::with_capacity(listed.len());
+    for row in listed {
+        outcomes.push(reclaim_step_in_steps(store, manifest, row, older_than_epoch_ms).await?);
+    }
+    Ok(outcomes)
+}
+
 /// The default [`AttachmentStore::put_with_intent`]: intent first, then bytes, in two steps.
 pub(crate) async fn put_with_intent_in_steps<S: AttachmentStore + ?Sized>(
     store: &S,

@@ -18,7 +18,7 @@ use crate::core::sweep_rules::{plan_sweep_batch, sessions_wholly_forgotten, stre
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use crate::session_state::SessionState;
-use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
+use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_batch_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 use js_sys::ArrayBuffer;
 
 /// The database name [`IndexedDbAttachmentStore::open`] uses by default in the JavaScript API.
@@ -312,11 +312,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
     /// all at once (`SweepRead`), and the steps planned from them ([`plan_sweep_batch`]).
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         if !self.shares_database_with(manifest) {
-            let mut outcomes = Vec::with_capacity(listed.len());
-            for row in listed {
-                outcomes.push(reclaim_step_in_steps(self, manifest, row, older_than_epoch_ms).await?);
-            }
-            return Ok(outcomes);
+            return reclaim_batch_in_steps(self, manifest, listed, older_than_epoch_ms).await;
         }
         self.db
             .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {

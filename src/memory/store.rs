@@ -14,7 +14,7 @@ use crate::core::sweep_rules::{plan_sweep_step, SweepStepOutcome};
 use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use crate::session_state::SessionState;
-use crate::store::{commit_session_in_steps, reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
+use crate::store::{commit_session_in_steps, reclaim_batch_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
 
 /// An ephemeral store in memory. Clones are handles to the same data.
 ///
@@ -217,11 +217,7 @@ impl AttachmentStore for InMemoryAttachmentStore {
     /// Re-check and deletes of the whole batch at once over this store's own manifest.
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         if !self.shares_tables_with(manifest) {
-            let mut outcomes = Vec::with_capacity(listed.len());
-            for row in listed {
-                outcomes.push(reclaim_step_in_steps(self, manifest, row, older_than_epoch_ms).await?);
-            }
-            return Ok(outcomes);
+            return reclaim_batch_in_steps(self, manifest, listed, older_than_epoch_ms).await;
         }
         self.tables.transaction(|tx| {
             listed
