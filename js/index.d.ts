@@ -34,10 +34,17 @@ export interface AttachmentRef {
 /** The contract's name for a stored attachment's metadata (same shape as {@link AttachmentRef}). */
 export type AttachmentMeta = AttachmentRef;
 
+/**
+ * Bytes this package hands out: a fresh array over a fresh, exact-length `ArrayBuffer`, owned by
+ * the caller (they go straight into `Blob`, `Response` and `crypto.subtle`). Needs TypeScript 5.7
+ * or later (generic typed arrays); tested with 5.9 and 7.0.
+ */
+export type OwnedBytes = Uint8Array<ArrayBuffer>;
+
 /** An attachment read back. `bytes` is a fresh array owned by the caller. */
 export interface StoredAttachment {
   meta: AttachmentMeta;
-  bytes: Uint8Array;
+  bytes: OwnedBytes;
 }
 
 /** What `recordIntent` takes. */
@@ -72,6 +79,17 @@ export type AttachmentStorePersistence = "durable" | "ephemeral";
 /** Bytes a store accepts. Bytes passed in are copied (or moved, with {@link PutOptions.transfer}). */
 export type AttachmentBytes = Uint8Array | ArrayBuffer | Blob;
 
+/**
+ * What a put of a `Blob` or `File` may say about it: everything is optional. A missing or empty
+ * `mediaType` is the Blob's `type` without its parameters (`text/plain;charset=utf-8` ->
+ * `text/plain`), or `application/octet-stream` where that is empty or not a media type; a missing
+ * `label` is a File's `name`. An explicit `mediaType` is validated as always.
+ */
+export type BlobCreateMeta = Partial<AttachmentCreateMeta>;
+
+/** One item of `putMany`: a Blob's meta may be left out, other bytes need one. */
+export type PutItem = { bytes: Blob; meta?: BlobCreateMeta } | { bytes: Uint8Array | ArrayBuffer; meta: AttachmentCreateMeta };
+
 /** Options of `put` and `putMany`. */
 export interface PutOptions {
   /**
@@ -101,15 +119,22 @@ export interface AttachmentStore extends AttachmentStoreLike {
    * Stores bytes under their SHA-256; a repeat put keeps the bytes and replaces the metadata.
    * `{ transfer: true }` moves the buffer in instead of copying it ({@link PutOptions}).
    */
-  put(bytes: AttachmentBytes, meta: AttachmentCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
+  put(bytes: Uint8Array | ArrayBuffer, meta: AttachmentCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
+  /** A `Blob` or `File`: its type and name fill what `meta` leaves out ({@link BlobCreateMeta}). */
+  put(bytes: Blob, meta?: BlobCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
   /**
    * Stores many attachments at once: one transaction on IndexedDB, so all land or none. Every item
    * is checked before anything is written. On a session store each item gets its intent.
    * `{ transfer: true }` moves every item's buffer in ({@link PutOptions}).
    */
-  putMany(items: readonly { bytes: AttachmentBytes; meta: AttachmentCreateMeta }[], options?: PutOptions): Promise<AttachmentRef[]>;
+  putMany(items: readonly PutItem[], options?: PutOptions): Promise<AttachmentRef[]>;
   /** Rejects `NotFound` for an id that names nothing (malformed ids included). */
   get(id: AttachmentId): Promise<StoredAttachment>;
+  /**
+   * `data:<mediaType>;base64,...`: what model SDKs take for an image or a PDF. Rejects `NotFound`.
+   * A data URL is a third larger than the bytes: for large attachments prefer `get`.
+   */
+  getDataUrl(id: AttachmentId): Promise<string>;
   /** Metadata only; no bytes are read. */
   head(id: AttachmentId): Promise<AttachmentRef | undefined>;
   /** Every stored attachment, ordered by id. */
@@ -262,41 +287,6 @@ export declare class SessionScopedAttachmentStore {
 }
 
 /**
- * A durable store in a Cloudflare Durable Object's storage; bytes are chunked below the 2 MB value limit.
- *
- * Exported by the package's `workerd` entry only (the `workerd` export condition, which Workers
- * tooling sets): the browser, worker, Node and Deno entries load a wasm without its code.
- */
-export interface DurableObjectAttachmentStore extends AttachmentStore, WasmOwned {}
-export declare class DurableObjectAttachmentStore {
-  /** A store over `ctx.storage`; `prefix` keeps several stores apart in one object. */
-  constructor(storage: DurableObjectStorageLike, options?: { prefix?: string });
-  /** The manifest in the same storage (the same object on every access). */
-  readonly manifest: DurableObjectAttachmentManifest;
-  /** The session-scoped view of `sessionId` (the same object on every call): intent and bytes are written in one storage transaction. */
-  session(sessionId: string): SessionScopedAttachmentStore;
-}
-
-/** The manifest in a {@link DurableObjectAttachmentStore}'s storage (`workerd` entry only). */
-export interface DurableObjectAttachmentManifest extends AttachmentManifest, WasmOwned {}
-export declare class DurableObjectAttachmentManifest {
-  private constructor();
-}
-
-/** The reads and writes of a Durable Object's storage (or one of its transactions) the store uses. */
-export interface DurableObjectStorageOps {
-  get(key: string): Promise<unknown>;
-  put(key: string, value: unknown): Promise<void>;
-  delete(keys: string[]): Promise<unknown>;
-  list(options: { prefix: string }): Promise<Map<string, unknown>>;
-}
-
-/** A Durable Object's `ctx.storage`, as far as the store uses it. */
-export interface DurableObjectStorageLike extends DurableObjectStorageOps {
-  transaction<T>(closure: (txn: DurableObjectStorageOps) => Promise<T>): Promise<T>;
-}
-
-/**
  * The durable IndexedDB store where `indexedDB` exists (windows, workers), else a memory store
  * (Node, Deno, workerd outside a Durable Object). `persistence` says which.
  */
@@ -334,22 +324,35 @@ export declare function contentId(bytes: Uint8Array | ArrayBuffer): AttachmentId
  */
 export declare function contentIdOf(blob: Blob): Promise<AttachmentId>;
 
-/** One attachment of an LLM request. */
+/**
+ * One attachment of an LLM request. A `reference` needs only the `id` (a chat log may keep just
+ * that); `mime` may be left for the store to fill.
+ */
 export interface LlmRequestAttachment {
-  mime: string;
+  mime?: string;
   data?: Uint8Array;
-  reference?: AttachmentRef;
+  reference?: { id: AttachmentId } & Partial<AttachmentRef>;
 }
+
+/** An attachment after {@link resolveLlmRequestAttachments}: one with a reference has `data` and `mime`. */
+export type ResolvedLlmRequestAttachment<A extends LlmRequestAttachment> = A extends { reference: { id: AttachmentId } }
+  ? Omit<A, "data" | "mime"> & { data: ("data" extends keyof A ? NonNullable<A["data"]> : never) | OwnedBytes; mime: string }
+  : A;
+
+/** A request after {@link resolveLlmRequestAttachments}: the same object, its attachments resolved. */
+export type ResolvedLlmRequest<R extends { attachments: readonly LlmRequestAttachment[] }> = Omit<R, "attachments"> & {
+  attachments: ResolvedLlmRequestAttachment<R["attachments"][number]>[];
+};
 
 /**
  * For each `request.attachments` item with a `reference` and no (or empty) `data`, loads the bytes
  * and sets `data` and `mime` (the stored media type). On failure (the first one rejects) nothing
  * is changed. Resolves with the same request object.
  */
-export declare function resolveLlmRequestAttachments<R extends { attachments: LlmRequestAttachment[] }>(
+export declare function resolveLlmRequestAttachments<R extends { attachments: readonly LlmRequestAttachment[] }>(
   request: R,
   store: AttachmentStoreLike,
-): Promise<R>;
+): Promise<ResolvedLlmRequest<R>>;
 
 /** The contract's error codes. */
 export type ErrorCode =

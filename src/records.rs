@@ -52,7 +52,7 @@ pub(crate) fn decode_returned<T: FromJs>(value: &JsValue, what: &str) -> Result<
 /// An array returned by a JavaScript-implemented store or manifest, as [`decode_returned`].
 #[cfg(any(feature = "js", test))]
 pub(crate) fn decode_returned_list<T: FromJs>(value: &JsValue, what: &str) -> Result<Vec<T>> {
-    let list = value.dyn_ref::<Array>().ok_or_else(|| AttachmentStoreError::backend(format!("{what} is not an array, got {}", type_name(value))))?;
+    let list = value.dyn_ref::<Array>().ok_or_else(|| AttachmentStoreError::backend(format!("{what} is not an array, got {}", describe_value(value))))?;
     list.iter().map(|item| decode_returned(&item, what)).collect()
 }
 
@@ -68,21 +68,34 @@ fn invalid(message: impl Into<String>) -> AttachmentStoreError {
     AttachmentStoreError::invalid_input(message)
 }
 
-/// A short description of a value's type for error messages.
-pub(crate) fn type_name(value: &JsValue) -> String {
+/// A bad value as an error message shows it: the value itself for numbers, strings (quoted,
+/// cut short), booleans and big integers (`got 1.5`, `got "yesterday"`), else what it is (`got
+/// null`, `got an array`, `got a Date`, `got a function`). Numbers are formatted by JavaScript:
+/// float formatting in Rust would weigh on the wasm for error messages alone.
+pub(crate) fn describe_value(value: &JsValue) -> String {
     if value.is_null() {
         return "null".into();
     }
     if Array::is_array(value) {
         return "an array".into();
     }
-    let kind = value.js_typeof().as_string().unwrap_or_default();
-    if kind == "object" {
-        let constructor = Reflect::get(value, &"constructor".into()).ok();
-        let name = constructor.and_then(|c| Reflect::get(&c, &"name".into()).ok()).and_then(|n| n.as_string());
-        return name.map_or_else(|| "an object".into(), |name| format!("a {name}"));
+    if let Some(text) = value.as_string() {
+        return crate::core::id::quote_for_message(&text);
     }
-    kind
+    let kind = value.js_typeof().as_string().unwrap_or_default();
+    match kind.as_str() {
+        "number" => value.unchecked_ref::<js_sys::Number>().to_string_with_radix(10).map(String::from).unwrap_or(kind),
+        "boolean" => if value.is_truthy() { "true".into() } else { "false".into() },
+        "bigint" => value.unchecked_ref::<js_sys::BigInt>().to_string(10).map(|text| format!("{}n", String::from(text))).unwrap_or(kind),
+        "object" => {
+            let constructor = Reflect::get(value, &"constructor".into()).ok();
+            let name = constructor.and_then(|c| Reflect::get(&c, &"name".into()).ok()).and_then(|n| n.as_string());
+            name.map_or_else(|| "an object".into(), |name| format!("a {name}"))
+        }
+        "function" => "a function".into(),
+        "symbol" => "a symbol".into(),
+        _ => kind,
+    }
 }
 
 /// `object[name]`, treating a throwing getter as a bad argument.
@@ -100,13 +113,13 @@ pub(crate) fn expect_object(value: &JsValue, what: &dyn Display) -> Result<()> {
     if value.is_object() && !Array::is_array(value) {
         Ok(())
     } else {
-        Err(invalid(format!("{what} must be an object, got {}", type_name(value))))
+        Err(invalid(format!("{what} must be an object, got {}", describe_value(value))))
     }
 }
 
 /// A string.
 pub(crate) fn string(value: &JsValue, what: &dyn Display) -> Result<String> {
-    value.as_string().ok_or_else(|| invalid(format!("{what} must be a string, got {}", type_name(value))))
+    value.as_string().ok_or_else(|| invalid(format!("{what} must be a string, got {}", describe_value(value))))
 }
 
 /// Epoch milliseconds: a finite number within JavaScript's safe integers, truncated to whole
@@ -114,7 +127,7 @@ pub(crate) fn string(value: &JsValue, what: &dyn Display) -> Result<String> {
 pub(crate) fn epoch_ms(value: &JsValue, what: &dyn Display) -> Result<i64> {
     match value.as_f64() {
         Some(ms) if ms.is_finite() && ms.abs() <= MAX_SAFE as f64 => Ok(ms.trunc() as i64),
-        _ => Err(invalid(format!("{what} must be a finite number of milliseconds, got {}", type_name(value)))),
+        _ => Err(invalid(format!("{what} must be a finite number of milliseconds, got {}", describe_value(value)))),
     }
 }
 
@@ -126,7 +139,7 @@ const MAX_SAFE: u64 = (1 << 53) - 1;
 fn whole(value: &JsValue, what: &dyn Display, max: u64) -> Result<u64> {
     match value.as_f64() {
         Some(n) if n.fract() == 0.0 && (0.0..=max as f64).contains(&n) => Ok(n as u64),
-        _ => Err(invalid(format!("{what} must be a whole number from 0 to {max}, got {}", type_name(value)))),
+        _ => Err(invalid(format!("{what} must be a whole number from 0 to {max}, got {}", describe_value(value)))),
     }
 }
 
@@ -424,9 +437,12 @@ mod tests {
     fn a_wrong_field_is_named() {
         let cases = [
             (r#"{"mediaType":1}"#, "meta.mediaType must be a string"),
-            (r#"{"mediaType":"image/png","width":1.5}"#, "meta.width must be a whole number from 0 to 4294967295"),
-            (r#"{"mediaType":"image/png","height":-1}"#, "meta.height must be a whole number"),
-            (r#"{"mediaType":"image/png","label":7}"#, "meta.label must be a string"),
+            (r#"{"mediaType":"image/png","width":1.5}"#, "meta.width must be a whole number from 0 to 4294967295, got 1.5"),
+            (r#"{"mediaType":"image/png","height":-1}"#, "meta.height must be a whole number from 0 to 4294967295, got -1"),
+            (r#"{"mediaType":"image/png","label":7}"#, "meta.label must be a string, got 7"),
+            (r#"{"mediaType":"image/png","width":"wide"}"#, "meta.width must be a whole number from 0 to 4294967295, got \"wide\""),
+            (r#"{"mediaType":"image/png","height":true}"#, "got true"),
+            (r#"{"mediaType":"image/png","width":[1]}"#, "got an array"),
             (r#"[]"#, "meta must be an object"),
         ];
         for (given, expected) in cases {

@@ -58,8 +58,8 @@ async function addFiles(files) {
   let added = 0;
   for (const file of files) {
     try {
-      const mediaType = file.type || "application/octet-stream";
-      await session.put(file, { mediaType, label: file.name || "pasted", ...(await imageSize(file)) });
+      // The File's type and name fill in the meta (application/octet-stream when it has no type).
+      await session.put(file, { ...(file.name ? {} : { label: "pasted" }), ...(await imageSize(file)) });
       added++;
     } catch (error) {
       say(`${file.name}: ${describeError(error)}`, true);

@@ -67,6 +67,20 @@ impl MediaType {
         Ok(Self(normalised))
     }
 
+    /// The media type a `Blob` or `File` says it has (`blob.type`), for a put that names none:
+    /// its parameters dropped (`text/plain;charset=utf-8` -> `text/plain`, what `fetch().blob()`
+    /// gives), normalised as [`Self::parse`] does; `application/octet-stream` when it is empty (a
+    /// file the browser has no type for) or not a media type at all.
+    pub fn of_blob_type(blob_type: &str) -> Self {
+        let essence = blob_type.split(';').next().unwrap_or_default();
+        Self::parse(essence).unwrap_or_else(|_| Self::octet_stream())
+    }
+
+    /// `application/octet-stream`: bytes of no known type.
+    pub fn octet_stream() -> Self {
+        Self("application/octet-stream".to_owned())
+    }
+
     /// The normalised form.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -128,6 +142,21 @@ mod tests {
         for bad in ["", "image", "image/", "/png", "text/plain; charset=utf-8", "a/b/c", "image/p ng", "ima ge/png", "-x/y", "x/\u{e9}", "image/png;"] {
             let err = MediaType::parse(bad).unwrap_err();
             assert_eq!(err.code(), crate::ErrorCode::InvalidInput, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_blob_type_gives_its_essence_or_octet_stream() {
+        for (blob_type, expected) in [
+            ("image/png", "image/png"),
+            ("text/plain;charset=utf-8", "text/plain"),
+            ("Text/HTML; charset=UTF-8", "text/html"),
+            ("image/jpg", "image/jpeg"),
+            ("", "application/octet-stream"),
+            ("image", "application/octet-stream"),
+            ("not a type", "application/octet-stream"),
+        ] {
+            assert_eq!(MediaType::of_blob_type(blob_type).as_str(), expected, "{blob_type:?}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! No storage and no browser here, so all of it is tested natively with `cargo test`.
 
 pub mod clock;
+pub mod data_url;
 pub mod error;
 pub mod id;
 pub mod manifest_rules;

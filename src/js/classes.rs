@@ -17,7 +17,7 @@ use crate::core::error::{AttachmentStoreError, Result};
 use crate::indexeddb::DEFAULT_DATABASE_NAME;
 use crate::memory::InMemoryAttachmentStore;
 use crate::records::{to_array, FromJs, ToJs};
-use crate::{AttachmentCreateMeta, AttachmentIntent, AttachmentManifest, AttachmentStore};
+use crate::{AttachmentIntent, AttachmentManifest, AttachmentStore};
 
 /// Runs `future` as a promise whose rejections are `AttachmentStoreError`s. Boxed on purpose:
 /// one instance of the task machinery for every method instead of one copy each keeps the wasm
@@ -39,7 +39,7 @@ pub(crate) fn thrown<T>(result: Result<T>) -> std::result::Result<T, JsValue> {
 
 fn put(store: AnyStore, bytes: JsValue, meta: JsValue, options: JsValue) -> Promise {
     promise(async move {
-        let meta = AttachmentCreateMeta::from_js(&meta)?;
+        let meta = convert::create_meta(&meta, &bytes)?;
         let bytes = JsBytes::read(&bytes, Transfer::from_options(&options)?).await?;
         let written = store.put_many_js(vec![(bytes, meta)]).await?;
         Ok(written[0].to_js())
@@ -57,21 +57,33 @@ fn put_many(store: AnyStore, items: JsValue, options: JsValue) -> Promise {
         let mut args = Vec::with_capacity(list.length() as usize);
         for (index, item) in list.iter().enumerate() {
             convert::expect_object(&item, &item_context(index))?;
-            metas.push(AttachmentCreateMeta::from_js(&convert::field(&item, "meta")?).map_err(|e| e.context(&item_context(index)))?);
-            args.push(BytesArg::check(&convert::field(&item, "bytes")?).map_err(|e| e.context(&item_context(index)))?);
+            let bytes = convert::field(&item, "bytes")?;
+            metas.push(convert::create_meta(&convert::field(&item, "meta")?, &bytes).map_err(|e| e.context(&item_context(index)))?);
+            args.push(BytesArg::check(&bytes).map_err(|e| e.context(&item_context(index)))?);
         }
         let bytes = JsBytes::read_all(args, transfer).await.map_err(|(index, e)| e.context(&item_context(index)))?;
         Ok(to_array(&store.put_many_js(bytes.into_iter().zip(metas).collect()).await?))
     })
 }
 
+/// An id to read: a malformed one names nothing (`NotFound`).
+fn id_to_read(id: &JsValue) -> Result<crate::AttachmentId> {
+    convert::id_lookup(id)?.ok_or_else(|| {
+        AttachmentStoreError::not_found(format!("{} (not an attachment id)", crate::core::id::quote_for_message(&id.as_string().unwrap_or_default())))
+    })
+}
+
 fn get(store: AnyStore, id: JsValue) -> Promise {
     promise(async move {
-        let Some(parsed) = convert::id_lookup(&id)? else {
-            return Err(AttachmentStoreError::not_found(format!("{} (not an attachment id)", crate::core::id::quote_for_message(&id.as_string().unwrap_or_default()))));
-        };
-        let (meta, bytes) = store.get_js(&parsed).await?;
+        let (meta, bytes) = store.get_js(&id_to_read(&id)?).await?;
         Ok(convert::stored(&meta, &bytes))
+    })
+}
+
+fn get_data_url(store: AnyStore, id: JsValue) -> Promise {
+    promise(async move {
+        let (meta, bytes) = store.get_js(&id_to_read(&id)?).await?;
+        Ok(convert::data_url(&meta.media_type, &bytes))
     })
 }
 
@@ -132,6 +144,11 @@ macro_rules! store_members {
             /// Metadata and bytes; rejects `NotFound`.
             pub fn get(&self, id: JsValue) -> Promise {
                 get(self.any(), id)
+            }
+            /// `data:<mediaType>;base64,...`, what model SDKs take; rejects `NotFound`.
+            #[wasm_bindgen(js_name = getDataUrl)]
+            pub fn get_data_url(&self, id: JsValue) -> Promise {
+                get_data_url(self.any(), id)
             }
             /// Metadata only, or `undefined`.
             pub fn head(&self, id: JsValue) -> Promise {

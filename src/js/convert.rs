@@ -8,10 +8,11 @@ use wasm_bindgen_futures::JsFuture;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::{AttachmentId, ContentHasher};
 use crate::core::manifest_rules::validate_session_id;
-use crate::core::meta::AttachmentMeta;
+use crate::core::media_type::MediaType;
+use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta};
 // Reading plain values is shared with the backends' row decoding.
-pub(crate) use crate::records::{epoch_ms, expect_object, field, is_absent, string, type_name};
-use crate::records::ToJs;
+pub(crate) use crate::records::{epoch_ms, expect_object, field, is_absent, string, describe_value};
+use crate::records::{FromJs, ToJs};
 
 fn invalid(message: impl Into<String>) -> AttachmentStoreError {
     AttachmentStoreError::invalid_input(message)
@@ -34,6 +35,52 @@ pub(crate) fn session_id(value: &JsValue) -> Result<String> {
     Ok(session_id)
 }
 
+/// The metadata of a put. For a `Blob` or `File` the meta may be left out, and what it says of
+/// itself fills what the caller left out: a missing or empty `mediaType` is the Blob's type
+/// without its parameters (or `application/octet-stream`), a missing `label` a File's name. An
+/// explicit `mediaType` is validated as ever; other bytes need the meta.
+pub(crate) fn create_meta(meta: &JsValue, bytes: &JsValue) -> Result<AttachmentCreateMeta> {
+    let Some(blob) = bytes.dyn_ref::<web_sys::Blob>() else {
+        return AttachmentCreateMeta::from_js(meta);
+    };
+    let filled = Object::new();
+    if !is_absent(meta) {
+        expect_object(meta, &"meta")?;
+        Object::assign(&filled, meta.unchecked_ref());
+    }
+    let set = |name: &str, value: &str| Reflect::set(&filled, &wasm_bindgen::intern(name).into(), &value.into()).map(drop).map_err(|_| invalid("meta cannot be read"));
+    let media_type = field(&filled, "mediaType")?;
+    if is_absent(&media_type) || media_type.as_string().is_some_and(|given| given.is_empty()) {
+        set("mediaType", MediaType::of_blob_type(&blob.type_()).as_str())?;
+    }
+    if is_absent(&field(&filled, "label")?) {
+        if let Some(name) = blob.dyn_ref::<web_sys::File>().map(web_sys::File::name).filter(|name| !name.is_empty()) {
+            set("label", &name)?;
+        }
+    }
+    AttachmentCreateMeta::from_js(&filled.into())
+}
+
+/// `data:<media type>;base64,...` of bytes still in JavaScript, encoded a slice at a time so wasm
+/// memory stays bounded; JavaScript joins the pieces.
+pub(crate) fn data_url(media_type: &MediaType, bytes: &Uint8Array) -> JsValue {
+    const PIECE: u32 = 3 << 20; // a multiple of 3: each piece encodes on its own
+    let pieces = Array::new();
+    pieces.push(&crate::core::data_url::data_url_prefix(media_type).into());
+    let (mut scratch, mut encoded) = (Vec::new(), String::new());
+    let mut offset = 0;
+    while offset < bytes.length() {
+        let end = (offset + PIECE).min(bytes.length());
+        scratch.resize((end - offset) as usize, 0);
+        bytes.subarray(offset, end).copy_to(&mut scratch);
+        encoded.clear();
+        crate::core::data_url::push_base64(&scratch, &mut encoded);
+        pieces.push(&JsValue::from_str(&encoded));
+        offset = end;
+    }
+    pieces.join("").into()
+}
+
 /// A session state argument: `undefined` means none; any other value is the state (checked by the
 /// backend that stores it: one it cannot keep is `InvalidInput`, and nothing is written).
 pub(crate) fn session_state(value: &JsValue) -> Option<crate::SessionState> {
@@ -45,14 +92,14 @@ pub(crate) fn array(value: &JsValue, what: &str) -> Result<Array> {
     if Array::is_array(value) {
         Ok(value.clone().unchecked_into())
     } else {
-        Err(invalid(format!("{what} must be an array, got {}", type_name(value))))
+        Err(invalid(format!("{what} must be an array, got {}", describe_value(value))))
     }
 }
 
 /// An array of well-formed ids.
 pub(crate) fn id_list(value: &JsValue) -> Result<Vec<AttachmentId>> {
     if !Array::is_array(value) {
-        return Err(invalid(format!("ids must be an array of attachment ids, got {}", type_name(value))));
+        return Err(invalid(format!("ids must be an array of attachment ids, got {}", describe_value(value))));
     }
     value.unchecked_ref::<Array>().iter().map(|id| id_strict(&id, "each id")).collect()
 }
@@ -131,7 +178,7 @@ impl BytesArg {
         } else if let Some(blob) = value.dyn_ref::<web_sys::Blob>() {
             Ok(Self::Blob(blob.clone()))
         } else {
-            Err(invalid(format!("bytes must be a Uint8Array, an ArrayBuffer or a Blob, got {}", type_name(value))))
+            Err(invalid(format!("bytes must be a Uint8Array, an ArrayBuffer or a Blob, got {}", describe_value(value))))
         }
     }
 
@@ -244,7 +291,7 @@ impl Transfer {
             Some(true) => Ok(Self::Move),
             Some(false) => Ok(Self::Copy),
             None if is_absent(&transfer) => Ok(Self::Copy),
-            None => Err(invalid(format!("options.transfer must be a boolean, got {}", type_name(&transfer)))),
+            None => Err(invalid(format!("options.transfer must be a boolean, got {}", describe_value(&transfer)))),
         }
     }
 

@@ -6,7 +6,7 @@ use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::convert::type_name;
+use super::convert::describe_value;
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
@@ -21,7 +21,7 @@ use crate::store::{AttachmentStore, AttachmentStorePersistence};
 /// clearly rather than half-way through an operation.
 fn check_methods(object: &JsValue, what: &str, methods: &[&str]) -> Result<()> {
     if !object.is_object() {
-        return Err(AttachmentStoreError::invalid_input(format!("{what} must be an object, got {}", type_name(object))));
+        return Err(AttachmentStoreError::invalid_input(format!("{what} must be an object, got {}", describe_value(object))));
     }
     for method in methods {
         let value = Reflect::get(object, &JsValue::from_str(method)).unwrap_or(JsValue::UNDEFINED);

@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::any::{AnyManifest, AnyStore};
 use super::classes::{promise, thrown};
-use super::convert::{self, bytes_view, field, hash_buffer, type_name};
+use super::convert::{self, bytes_view, field, hash_buffer, describe_value};
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::ContentHasher;
@@ -20,7 +20,7 @@ use crate::{reclaim_orphaned_attachments, ReclaimOptions};
 pub fn content_id(bytes: JsValue) -> std::result::Result<String, JsValue> {
     let Some(view) = thrown(bytes_view(&bytes))? else {
         let hint = if bytes.is_instance_of::<web_sys::Blob>() { " (use contentIdOf for a Blob)" } else { "" };
-        return thrown(Err(AttachmentStoreError::invalid_input(format!("bytes must be a Uint8Array or an ArrayBuffer, got {}{hint}", type_name(&bytes)))));
+        return thrown(Err(AttachmentStoreError::invalid_input(format!("bytes must be a Uint8Array or an ArrayBuffer, got {}{hint}", describe_value(&bytes)))));
     };
     Ok(hash_buffer(&view).to_string())
 }
@@ -40,7 +40,7 @@ pub fn content_id_of(blob: JsValue) -> Promise {
     promise(async move {
         let blob: web_sys::Blob = blob
             .dyn_into()
-            .map_err(|other| AttachmentStoreError::invalid_input(format!("contentIdOf needs a Blob, got {}", type_name(&other))))?;
+            .map_err(|other| AttachmentStoreError::invalid_input(format!("contentIdOf needs a Blob, got {}", describe_value(&other))))?;
         if blob.size() <= WHOLE_BLOB_MAX {
             let buffer: ArrayBuffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| from_thrown(e, "reading the Blob"))?.unchecked_into();
             return Ok(convert::hash_js_buffer(&buffer).await?.to_string().into());

@@ -32,8 +32,17 @@ sh("tar", ["-xzf", join(root, "tests/fixtures/web-attachments-schema-2.tgz"), "-
 
 // 2. Consumers built by bundlers and checked by TypeScript.
 const { results: consumerResults, check: step } = collector();
-await step("tsc --strict type-checks a TypeScript consumer", () => void sh(bin("tsc"), ["-p", "ts-app"]));
-await step("vite build bundles the package", () => void sh(bin("vite"), ["build", "--logLevel", "warn"], join(consumer, "vite-app")));
+// The oldest TypeScript supported and the newest, each by path (both packages name a `tsc` bin).
+for (const [version, tsc] of [["5.9", "node_modules/typescript/bin/tsc"], ["7.0", "node_modules/typescript-7/bin/tsc"]]) {
+  await step(`TypeScript ${version}: tsc --strict type-checks a browser consumer, which cannot import the Durable Object store`, () =>
+    void sh(process.execPath, [join(root, tsc), "-p", "ts-app"]));
+  await step(`TypeScript ${version}: a workerd consumer (customConditions: workerd) imports the Durable Object store`, () =>
+    void sh(process.execPath, [join(root, tsc), "-p", "ts-workerd-app"]));
+}
+// The package's own shape, as publishers check it.
+await step("publint --strict", () => void sh(bin("publint"), ["--strict"], root));
+await step("arethetypeswrong --pack --profile esm-only", () => void sh(bin("attw"), ["--pack", ".", "--profile", "esm-only"], root));
+await step("vite build bundles the package, a module worker included", () => void sh(bin("vite"), ["build", "--logLevel", "warn"], join(consumer, "vite-app")));
 await step("esbuild bundles the package", () => {
   sh(bin("esbuild"), ["main.js", "--bundle", "--format=esm", "--outdir=out", "--log-level=warning"], join(consumer, "esbuild-app"));
   // esbuild leaves `new URL(..., import.meta.url)` alone: the .wasm goes next to the bundle.

@@ -819,3 +819,51 @@ test("reclaimOrphanedAttachments: an already-aborted signal rejects before readi
     assert.equal(error.cause.message, "stop");
   }
 });
+
+// ---- §12: conveniences a new user expects ---------------------------------------------------
+
+for (const kind of ["indexeddb", "memory"]) {
+  test(`${kind}: a Blob or File needs no meta: its type without parameters and its name fill it in`, async () => {
+    const { store } = await lifecycleKinds[kind]();
+    const file = new File([text("no type known")], "notes.weird");
+    assert.equal(file.type, "", "the browser has no type for it");
+    assert.deepEqual(await store.put(file), { id: contentId(text("no type known")), mediaType: "application/octet-stream", byteLen: 13, label: "notes.weird" });
+    const fetched = new Blob([text("from fetch")], { type: "text/plain;charset=utf-8" });
+    assert.equal((await store.put(fetched, { mediaType: "" })).mediaType, "text/plain", "parameters dropped; empty means default");
+    const photo = new File([text("jpeg bytes")], "cat.jpg", { type: "image/jpg" });
+    assert.deepEqual(await store.put(photo, { width: 2, height: 1 }), { id: contentId(text("jpeg bytes")), mediaType: "image/jpeg", byteLen: 10, width: 2, height: 1, label: "cat.jpg" });
+    assert.equal((await store.put(photo, { label: "renamed" })).label, "renamed", "an explicit label wins");
+    assert.equal((await store.put(photo, { mediaType: "image/png" })).mediaType, "image/png", "an explicit type wins");
+    await rejects(store.put(photo, { mediaType: "image/png; q=1" }), "InvalidInput", "an explicit type is validated as ever");
+    await rejects(store.put(text("bytes"), { label: "x" }), "InvalidInput", "other bytes still need a mediaType");
+    await rejects(store.put(text("bytes")), "InvalidInput");
+    const [many] = await store.putMany([{ bytes: new File([text("many")], "m.bin") }]);
+    assert.equal(many.label, "m.bin");
+    await rejects(store.session("s").put(photo, 5), "InvalidInput", "a meta that is not an object");
+  });
+
+  test(`${kind}: getDataUrl gives what model SDKs take`, async () => {
+    const { store } = await lifecycleKinds[kind]();
+    const png = new Uint8Array(100_003).map((_, i) => (i * 7) & 255); // more than one piece of base64
+    const ref = await store.put(png, { mediaType: "image/png" });
+    const url = await store.getDataUrl(ref.id);
+    assert.ok(url.startsWith("data:image/png;base64,"), url.slice(0, 40));
+    const decoded = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    assert.bytesEqual(decoded, png, "the data URL decodes to the bytes");
+    const small = await store.put(text("hi"), { mediaType: "text/plain" });
+    assert.equal(await store.getDataUrl(`sha256:${small.id}`), `data:text/plain;base64,${btoa("hi")}`);
+    assert.equal(await store.session("s").getDataUrl(small.id), `data:text/plain;base64,aGk=`);
+    await rejects(store.getDataUrl(ABC_ID), "NotFound");
+    await rejects(store.getDataUrl("nope"), "NotFound");
+  });
+}
+
+test("error messages show the bad value", async () => {
+  const store = new MemoryAttachmentStore();
+  const message = async (call) => (await rejects(call(), "InvalidInput")).message;
+  assert.ok((await message(() => store.put(text("x"), { mediaType: "image/png", width: 1.5 }))).includes("meta.width must be a whole number from 0 to 4294967295, got 1.5"));
+  assert.ok((await message(() => store.put(text("x"), { mediaType: "image/png", height: "tall" }))).includes('got "tall"'));
+  assert.ok((await message(() => store.manifest.listUncommitted(NaN))).includes("got NaN"));
+  assert.ok((await message(() => store.put(text("x"), { mediaType: "image/png" }, { transfer: "yes" }))).includes('got "yes"'));
+  assert.ok((await message(() => store.put(42, { mediaType: "image/png" }))).includes("got 42"));
+});

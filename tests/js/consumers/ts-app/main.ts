@@ -2,9 +2,7 @@
 // public types are precise (an `any` would make them unused, which tsc reports).
 import {
   AttachmentStoreError,
-  DurableObjectAttachmentStore,
   openAttachmentStore,
-  type DurableObjectStorageLike,
   IndexedDbAttachmentStore,
   MemoryAttachmentStore,
   SessionScopedAttachmentStore,
@@ -21,6 +19,8 @@ import {
   type ReclamationReport,
   type StoredAttachment,
 } from "web-attachments";
+// @ts-expect-error the browser entry's types do not declare the Durable Object store (`vite build` would fail on it)
+import { DurableObjectAttachmentStore as OnlyInWorkerd } from "web-attachments";
 
 class NullStore implements AttachmentStoreLike {
   async put(bytes: Uint8Array, meta: { mediaType: string }): Promise<AttachmentRef> {
@@ -47,6 +47,15 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const moved: AttachmentRef = await store.put(await file.arrayBuffer(), { mediaType: "image/png" }, handOver);
   await store.putMany([{ bytes: new Uint8Array(moved.byteLen), meta: { mediaType: "image/png" } }], { transfer: false });
   const ids: string[] = await session.commit();
+  // Returned bytes go straight where users put them (TS2322 with a bare Uint8Array type).
+  const blob = new Blob([(await store.get(ref.id)).bytes], { type: ref.mediaType });
+  const response = new Response((await store.get(ref.id)).bytes);
+  const digest: ArrayBuffer = await crypto.subtle.digest("SHA-256", (await store.get(ref.id)).bytes);
+  // A File or Blob needs no meta: its type and name fill it in.
+  const fromFile: AttachmentRef = await store.put(file);
+  const typedFile: AttachmentRef = await store.put(file, { label: "renamed" });
+  await store.putMany([{ bytes: file }, { bytes: new Uint8Array(1), meta: { mediaType: "application/octet-stream" } }]);
+  const dataUrl: string = await store.getDataUrl(ref.id);
   const withState: string[] = await session.commit({ turns: ["hello"], attachments: ids });
   const pending: string[] = await session.pending();
   await session.discard(pending);
@@ -73,6 +82,11 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const memory = new MemoryAttachmentStore();
   const request = await resolveLlmRequestAttachments({ model: "m", attachments: [{ mime: "image/png", reference: ref }] }, memory);
   const model: string = request.model;
+  // A chat log keeps only ids; resolved items have data and mime.
+  const fromLog = await resolveLlmRequestAttachments({ attachments: [{ reference: { id: ref.id } }] }, store);
+  const loaded: Uint8Array = fromLog.attachments[0]!.data;
+  const loadedType: string = fromLog.attachments[0]!.mime;
+  const bodyFromLoaded = new Blob([fromLog.attachments[0]!.data]);
   const id: string = await contentIdOf(file);
   try {
     await store.get("missing");
@@ -86,6 +100,8 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   await store.put(bytes, {});
   // @ts-expect-error bytes must be bytes
   await store.put("text", { mediaType: "text/plain" });
+  // @ts-expect-error only a Blob may leave its meta out
+  await store.put(new Uint8Array(1));
   // @ts-expect-error transfer is a boolean
   await store.put(bytes, { mediaType: "text/plain" }, { transfer: "yes" });
   // @ts-expect-error persistence is a closed union
@@ -96,17 +112,8 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const kind: "durable" | "ephemeral" = somewhere.persistence;
   // @ts-expect-error discard takes ids
   await session.discard("all");
-  void [batch, ids, withState, saved, width, committedAt, report, other, model, id, p, c, kind];
+  void [batch, ids, withState, saved, width, committedAt, report, other, model, id, p, c, kind, OnlyInWorkerd];
+  void [blob, response, digest, fromFile, typedFile, dataUrl, loaded, loadedType, bodyFromLoaded];
   return report.deletedCount;
 }
 
-/** A Durable Object using the store over its storage. */
-export class AttachmentsObject {
-  readonly store: DurableObjectAttachmentStore;
-  constructor(ctx: { storage: DurableObjectStorageLike }) {
-    this.store = new DurableObjectAttachmentStore(ctx.storage, { prefix: "agent/" });
-  }
-  async committed(sessionId: string): Promise<string[]> {
-    return this.store.session(sessionId).commit();
-  }
-}
