@@ -1,0 +1,34 @@
+//! Keys and key ranges.
+
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+
+use super::super::error_map::js_error;
+use crate::core::error::Result;
+
+/// A `[sessionId, attachmentId]`-style compound key or any array value.
+pub(crate) fn array_of(values: &[&str]) -> JsValue {
+    values.iter().map(|value| JsValue::from_str(value)).collect::<Array>().into()
+}
+
+/// `IDBKeyRange.bound(lower, upper)` (both inclusive) over string keys.
+pub(crate) fn between(lower: &str, upper: &str) -> Result<JsValue> {
+    between_keys(&JsValue::from_str(lower), &JsValue::from_str(upper))
+}
+
+/// `IDBKeyRange.bound(lower, upper)` (both inclusive).
+pub(crate) fn between_keys(lower: &JsValue, upper: &JsValue) -> Result<JsValue> {
+    web_sys::IdbKeyRange::bound(lower, upper).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
+}
+
+/// `IDBKeyRange.bound([first], [first, []])`: every compound key `[first, anything]` (an array
+/// sorts after every string or number, and `[first]` before every `[first, x]`).
+pub(crate) fn keys_starting_with(first: &str) -> Result<JsValue> {
+    let after_all: Array = [JsValue::from_str(first), Array::new().into()].into_iter().collect();
+    between_keys(&array_of(&[first]), &after_all.into())
+}
+
+/// `IDBKeyRange.upperBound(value)` (inclusive).
+pub(crate) fn at_most(value: f64) -> Result<JsValue> {
+    web_sys::IdbKeyRange::upper_bound(&JsValue::from_f64(value)).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
+}
