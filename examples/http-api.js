@@ -8,13 +8,13 @@
 //   GET    /sessions/:sessionId/state         -> the state last committed, or 404
 //   DELETE /sessions/:sessionId               -> 204 (releaseSession: a later sweep reclaims it)
 //   GET    /attachments                                                      -> [AttachmentRef]
-//   GET    /attachments/:id                   -> the bytes with their media type, or 404 { code }
+//   GET    /attachments/:id                   -> the bytes (serveAttachment: ranges, ETag, 304), or 404 { code }
 //   HEAD   /attachments/:id                   -> headers only, or 404
 //   DELETE /attachments/:id                                                  -> 204
 //   POST   /reclaim?olderThanEpochMs=N                                       -> ReclamationReport
 //
 // Client mistakes are 4xx with { code, message }, never a 500.
-import { AttachmentStoreError, reclaimOrphanedAttachments } from "web-attachments";
+import { AttachmentStoreError, reclaimOrphanedAttachments, serveAttachment } from "web-attachments";
 
 const STATUS = { InvalidInput: 400, NotFound: 404, QuotaExceeded: 507, Closed: 503 };
 
@@ -35,12 +35,6 @@ function segment(part) {
   }
 }
 
-function attachmentHeaders(meta) {
-  const headers = { "content-type": meta.mediaType, "content-length": String(meta.byteLen), "x-attachment-id": meta.id };
-  if (meta.label !== undefined) headers["x-attachment-label"] = encodeURIComponent(meta.label);
-  return headers;
-}
-
 async function route(request, store, method, parts, url) {
   if (parts[0] === "sessions" && parts.length === 3) {
     const sessionId = segment(parts[1]);
@@ -49,7 +43,8 @@ async function route(request, store, method, parts, url) {
       if (!mediaType) return problem(400, "InvalidInput", "a content-type header (the media type) is required");
       const label = request.headers.get("x-attachment-label");
       const meta = label === null ? { mediaType } : { mediaType, label: segment(label) };
-      const ref = await store.session(sessionId).put(new Uint8Array(await request.arrayBuffer()), meta);
+      // The body streams in, hashed as it arrives: a large upload is never held whole.
+      const ref = await store.session(sessionId).put(request.body ?? new Uint8Array(), meta);
       return json(ref, 201);
     }
     if (parts[2] === "commit" && method === "POST") {
@@ -81,13 +76,12 @@ async function route(request, store, method, parts, url) {
   if (parts[0] === "attachments" && parts.length === 1 && method === "GET") return json(await store.list());
   if (parts[0] === "attachments" && parts.length === 2) {
     const id = segment(parts[1]);
-    if (method === "GET") {
-      const { meta, bytes } = await store.get(id);
-      return new Response(bytes, { headers: attachmentHeaders(meta) });
-    }
-    if (method === "HEAD") {
-      const meta = await store.head(id);
-      return meta ? new Response(null, { headers: attachmentHeaders(meta) }) : new Response(null, { status: 404 });
+    if (method === "GET" || method === "HEAD") {
+      // Streamed out chunk by chunk, with ranges, ETag and If-None-Match; the label rides along.
+      const response = await serveAttachment(request, store);
+      const meta = response.ok ? await store.head(id) : undefined;
+      if (meta?.label !== undefined) response.headers.set("x-attachment-label", encodeURIComponent(meta.label));
+      return response;
     }
     if (method === "DELETE") {
       await store.delete(id);

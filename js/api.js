@@ -13,4 +13,5 @@ export {
   openAttachmentStore,
   reclaimOrphanedAttachments,
   resolveLlmRequestAttachments,
+  serveAttachment,
 } from "./wasm/web_attachments.js";

@@ -76,8 +76,18 @@ export interface ReclamationReport {
 /** IndexedDB stores are `"durable"`, memory stores `"ephemeral"`. */
 export type AttachmentStorePersistence = "durable" | "ephemeral";
 
-/** Bytes a store accepts. Bytes passed in are copied (or moved, with {@link PutOptions.transfer}). */
-export type AttachmentBytes = Uint8Array | ArrayBuffer | Blob;
+/**
+ * Bytes a store accepts. Bytes passed in are copied (or moved, with {@link PutOptions.transfer}).
+ * Blobs, Files and streams are hashed as they are read, in bounded memory; on IndexedDB large ones
+ * are stored as Blobs, never read into the page to be stored.
+ */
+export type AttachmentBytes = Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+
+/** A stretch of an attachment's bytes: `start` to `end` (exclusive; default and at most the end). */
+export interface ByteRangeOption {
+  start: number;
+  end?: number;
+}
 
 /**
  * What a put of a `Blob` or `File` may say about it: everything is optional. A missing or empty
@@ -119,7 +129,7 @@ export interface AttachmentStore extends AttachmentStoreLike {
    * Stores bytes under their SHA-256; a repeat put keeps the bytes and replaces the metadata.
    * `{ transfer: true }` moves the buffer in instead of copying it ({@link PutOptions}).
    */
-  put(bytes: Uint8Array | ArrayBuffer, meta: AttachmentCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
+  put(bytes: Uint8Array | ArrayBuffer | ReadableStream<Uint8Array>, meta: AttachmentCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
   /** A `Blob` or `File`: its type and name fill what `meta` leaves out ({@link BlobCreateMeta}). */
   put(bytes: Blob, meta?: BlobCreateMeta, options?: PutOptions): Promise<AttachmentRef>;
   /**
@@ -130,6 +140,15 @@ export interface AttachmentStore extends AttachmentStoreLike {
   putMany(items: readonly PutItem[], options?: PutOptions): Promise<AttachmentRef[]>;
   /** Rejects `NotFound` for an id that names nothing (malformed ids included). */
   get(id: AttachmentId): Promise<StoredAttachment>;
+  /**
+   * The bytes (or a `range` of them) as a `Blob` whose `type` is the media type. Where they are
+   * stored as a Blob (IndexedDB, large puts of Blobs, Files and streams) nothing is read until you
+   * read it: `URL.createObjectURL(await store.getBlob(id))` shows a 1 GiB video without holding
+   * it. Rejects `NotFound`.
+   */
+  getBlob(id: AttachmentId, range?: ByteRangeOption): Promise<Blob>;
+  /** The bytes (or a `range` of them) as a stream, read in bounded memory. Rejects `NotFound` up front. */
+  getStream(id: AttachmentId, range?: ByteRangeOption): Promise<ReadableStream<Uint8Array>>;
   /**
    * `data:<mediaType>;base64,...`: what model SDKs take for an image or a PDF. Rejects `NotFound`.
    * A data URL is a third larger than the bytes: for large attachments prefer `get`.
@@ -208,10 +227,20 @@ interface WasmOwned {
 export interface IndexedDbAttachmentStore extends AttachmentStore, WasmOwned {}
 export declare class IndexedDbAttachmentStore {
   private constructor();
-  /** Opens (creating or upgrading) the database; default name `"web-attachments"`. */
-  static open(name?: string): Promise<IndexedDbAttachmentStore>;
+  /**
+   * Opens (creating or upgrading) the database; default name `"web-attachments"`.
+   * `storeBlobs: false` keeps large Blobs as chunked buffers, as on engines that do not keep Blobs
+   * reliably (by default a probe decides, once per connection).
+   */
+  static open(name?: string, options?: { storeBlobs?: boolean }): Promise<IndexedDbAttachmentStore>;
   /** Deletes a database and everything in it. */
   static deleteDatabase(name: string): Promise<void>;
+  /**
+   * Whether large Blobs, Files and streams are stored as Blobs on this connection: a probe decides
+   * once (WebKit in an ephemeral session, for one, refuses Blobs: "Error preparing Blob/File
+   * data"), unless `open`'s `storeBlobs` did. Elsewhere they are stored as chunked buffers.
+   */
+  storesBlobs(): Promise<boolean>;
   /** The database name. */
   readonly name: string;
   /** The manifest in the same database (the same object on every access). */
@@ -353,6 +382,22 @@ export declare function resolveLlmRequestAttachments<R extends { attachments: re
   request: R,
   store: AttachmentStoreLike,
 ): Promise<ResolvedLlmRequest<R>>;
+
+/** Options of {@link serveAttachment}. */
+export interface ServeOptions {
+  /** The path attachments are served under; default `/attachments/`. */
+  prefix?: string;
+}
+
+/**
+ * Answers `GET`/`HEAD <prefix><id>` from `store`, as a service worker, workerd or Deno route:
+ * 200 with `Content-Type`, `Content-Length`, `ETag: "<id>"`, `Accept-Ranges: bytes` and
+ * `Cache-Control: public, max-age=31536000, immutable`; 206 for `Range: bytes=a-b` (also `a-`, `-n`)
+ * with `Content-Range`; 416 past the end; 304 when `If-None-Match` names it; 404
+ * `{ code: "NotFound" }` for an unknown or malformed id; 405 for other methods. Resolves
+ * `undefined` for URLs outside the prefix, so the handler can fall through.
+ */
+export declare function serveAttachment(request: Request, store: AttachmentStoreLike, options?: ServeOptions): Promise<Response | undefined>;
 
 /** The contract's error codes. */
 export type ErrorCode =

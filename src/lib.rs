@@ -49,6 +49,9 @@ pub mod indexeddb;
 #[cfg(target_arch = "wasm32")]
 mod records;
 
+#[cfg(target_arch = "wasm32")]
+pub mod body;
+
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub mod durable_object;
 

@@ -65,5 +65,8 @@ pub async fn reclaim_orphaned_attachments(
         done += batch.len() as u64;
         progress(done);
     }
+    if !aborted() {
+        store.reclaim_abandoned_uploads(older_than_epoch_ms).await?;
+    }
     Ok(report)
 }

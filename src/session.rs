@@ -118,6 +118,19 @@ impl<S: AttachmentStore, M: AttachmentManifest> SessionScopedAttachmentStore<S, 
         Ok(references)
     }
 
+    /// Puts through `write`, which hashes the bytes as they arrive and records this session's
+    /// intent for them with them (the session id is passed to it); then remembers the id as
+    /// pending. For bytes streamed in, whose id is known only at their end (Durable Objects).
+    #[cfg(all(feature = "js", feature = "durable-object", target_arch = "wasm32"))]
+    pub(crate) async fn put_unhashed_via(&self, write: impl AsyncFnOnce(&S, &M, &str) -> Result<AttachmentRef>) -> Result<AttachmentRef> {
+        let reference = write(&self.inner, &self.manifest, &self.session_id).await?;
+        let mut pending = self.pending_ids();
+        if !pending.contains(&reference.id) {
+            pending.push(reference.id.clone());
+        }
+        Ok(reference)
+    }
+
     fn pending_ids(&self) -> std::sync::MutexGuard<'_, Vec<AttachmentId>> {
         self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -205,6 +218,10 @@ impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScope
 
     fn reclaim_batch_size(&self) -> usize {
         self.inner.reclaim_batch_size()
+    }
+
+    async fn reclaim_abandoned_uploads(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        self.inner.reclaim_abandoned_uploads(older_than_epoch_ms).await
     }
 
     async fn reclaim_batch(

@@ -125,6 +125,13 @@ pub trait AttachmentStore {
         discard_in_steps(self, manifest, session_id, ids).await
     }
 
+    /// Reclaims uploads begun at or before `older_than_epoch_ms` and never finished (bytes staged
+    /// by a streamed put that crashed or was cut off part-way); returns how many. The sweep calls
+    /// it after its rows. The default: a store that stages nothing has none.
+    async fn reclaim_abandoned_uploads(&self, _older_than_epoch_ms: i64) -> Result<u64> {
+        Ok(0)
+    }
+
     /// How many listed rows [`Self::reclaim_batch`] takes at once. 1 (the default) is a step per
     /// row; backends that can re-check and delete many rows in one transaction say more.
     fn reclaim_batch_size(&self) -> usize {
@@ -314,6 +321,9 @@ impl<S: AttachmentStore + ?Sized> AttachmentStore for &S {
     }
     fn reclaim_batch_size(&self) -> usize {
         S::reclaim_batch_size(self)
+    }
+    async fn reclaim_abandoned_uploads(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        S::reclaim_abandoned_uploads(self, older_than_epoch_ms).await
     }
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         S::reclaim_batch(self, manifest, listed, older_than_epoch_ms).await

@@ -1,6 +1,7 @@
 //! The pure core: ids, media types, metadata, errors and the manifest and sweep rules.
 //! No storage and no browser here, so all of it is tested natively with `cargo test`.
 
+pub mod byte_range;
 pub mod clock;
 pub mod data_url;
 pub mod error;

@@ -8,7 +8,10 @@ use wasm_bindgen::JsValue;
 use super::manifest::DurableObjectAttachmentManifest;
 use super::storage::Storage;
 use super::tables::{self, Keys};
+use crate::body::{Body, ChunkSource};
+use crate::core::byte_range::ByteRange;
 use crate::core::clock::now_epoch_ms;
+use crate::core::id::ContentHasher;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::{content_id, AttachmentId};
 use crate::core::manifest_rules::{validate_session_id, AttachmentIntent, AttachmentManifestEntry};
@@ -19,6 +22,33 @@ use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use crate::session_state::SessionState;
 use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_step_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
+
+/// Chunks staged per transaction while a stream comes in (8 MiB).
+const STAGED_PER_TRANSACTION: usize = 8;
+
+/// Feeds a JavaScript view to `hasher` through `scratch`.
+fn feed_hasher(hasher: &mut ContentHasher, view: &Uint8Array, scratch: &mut Vec<u8>) {
+    scratch.resize(view.length() as usize, 0);
+    view.copy_to(scratch);
+    hasher.update(scratch);
+}
+
+/// A stored attachment's chunks read one storage call per chunk.
+struct StoredChunks {
+    shared: Rc<Shared>,
+    stored: tables::StoredMeta,
+    pieces: std::vec::IntoIter<(u64, u64, u64)>,
+}
+
+#[async_trait(?Send)]
+impl ChunkSource for StoredChunks {
+    async fn next_chunk(&mut self) -> Result<Option<Uint8Array>> {
+        let Some((index, start, end)) = self.pieces.next() else { return Ok(None) };
+        self.shared.check_open()?;
+        let chunk = tables::read_chunk(&self.shared.storage.ops(), &self.shared.keys, &self.stored, index).await?;
+        Ok(Some(Uint8Array::new(&chunk).slice(start as u32, end as u32)))
+    }
+}
 
 /// What a store and its manifest share.
 pub(crate) struct Shared {
@@ -117,9 +147,113 @@ impl DurableObjectAttachmentStore {
     pub(crate) async fn get_buffer(&self, id: &AttachmentId) -> Result<(AttachmentMeta, ArrayBuffer)> {
         self.shared.check_open()?;
         let ops = self.shared.storage.ops();
-        let meta = tables::read_meta(&ops, &self.shared.keys, id).await?.ok_or_else(|| AttachmentStoreError::not_found(id))?;
-        let bytes = tables::read_bytes(&ops, &self.shared.keys, &meta).await?;
-        Ok((meta, bytes))
+        let stored = tables::read_stored(&ops, &self.shared.keys, id).await?.ok_or_else(|| AttachmentStoreError::not_found(id))?;
+        let bytes = tables::read_bytes(&ops, &self.shared.keys, &stored).await?;
+        Ok((stored.meta, bytes))
+    }
+
+    /// `start..end` of `id` (`end` exclusive, clamped) as chunks read one storage call at a time,
+    /// so a large attachment streams out in bounded memory. `NotFound` up front.
+    pub async fn read_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentMeta, Body)> {
+        self.shared.check_open()?;
+        let stored = tables::read_stored(&self.shared.storage.ops(), &self.shared.keys, id).await?.ok_or_else(|| AttachmentStoreError::not_found(id))?;
+        let range = ByteRange::within(start, end, stored.meta.byte_len)?;
+        let pieces = range.in_chunks(u64::from(tables::CHUNK_BYTES)).into_iter();
+        Ok((stored.meta.clone(), Body::Chunks(Box::new(StoredChunks { shared: Rc::clone(&self.shared), stored, pieces }))))
+    }
+
+    /// Stores what `source` yields as it arrives, hashed on the way, in bounded memory: chunks are
+    /// staged under an upload key in as many transactions as needed, then one final transaction
+    /// publishes the attachment (with `session`'s intent when given: bytes never exist without it;
+    /// recorded first, in steps, when `manifest` is not this store's own). A failure or a crash
+    /// part-way leaves only staged chunks, which the next sweep reclaims.
+    pub(crate) async fn put_upload(
+        &self,
+        source: &mut dyn ChunkSource,
+        meta: AttachmentCreateMeta,
+        session: Option<(&dyn AttachmentManifest, &str)>,
+    ) -> Result<AttachmentRef> {
+        self.shared.check_open()?;
+        static UPLOADS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let upload = format!("{}-{}-{}", now_epoch_ms(), UPLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed), (js_sys::Math::random() * 1e9) as u64);
+        let (shared, began) = (Rc::clone(&self.shared), upload.clone());
+        let now = now_epoch_ms();
+        self.shared.storage.transaction(async move |ops| tables::begin_upload(&ops, &shared.keys, &began, now).await).await?;
+        let outcome = self.stage_and_publish(source, &upload, meta, session).await;
+        if outcome.is_err() {
+            // Best effort: what a failure left, the next sweep reclaims anyway.
+            let (shared, upload) = (Rc::clone(&self.shared), upload.clone());
+            let _ = self.shared.storage.transaction(async move |ops| tables::delete_upload(&ops, &shared.keys, &upload).await).await;
+        }
+        outcome
+    }
+
+    async fn stage_and_publish(&self, source: &mut dyn ChunkSource, upload: &str, meta: AttachmentCreateMeta, session: Option<(&dyn AttachmentManifest, &str)>) -> Result<AttachmentRef> {
+        let (id, byte_len) = self.stage(source, upload).await?;
+        let reference = meta.into_ref(id.clone(), byte_len);
+        let mut intent = None;
+        if let Some((manifest, session_id)) = session {
+            let wanted = AttachmentIntent::new(id, session_id, now_epoch_ms());
+            if manifest.colocation() == self.colocation() {
+                intent = Some(wanted);
+            } else {
+                record_intents_in_steps(manifest, std::slice::from_ref(&wanted)).await?;
+            }
+        }
+        let (shared, written, upload) = (Rc::clone(&self.shared), reference.clone(), upload.to_owned());
+        let plain = session.is_none();
+        self.shared
+            .storage
+            .transaction(async move |ops| {
+                if let Some(intent) = &intent {
+                    tables::record_intent(&ops, &shared.keys, intent).await?;
+                }
+                tables::publish_upload(&ops, &shared.keys, &upload, &written, plain).await
+            })
+            .await?;
+        Ok(reference)
+    }
+
+    /// Reads `source` into chunks of [`tables::CHUNK_BYTES`], staging [`STAGED_PER_TRANSACTION`]
+    /// of them per transaction; returns the bytes' id and length.
+    async fn stage(&self, source: &mut dyn ChunkSource, upload: &str) -> Result<(AttachmentId, u64)> {
+        let chunk_bytes = tables::CHUNK_BYTES;
+        let mut hasher = ContentHasher::new();
+        let mut scratch = Vec::new();
+        let (mut ready, mut next_index) = (Vec::new(), 0u64);
+        let mut filling = Uint8Array::new_with_length(chunk_bytes);
+        let mut filled = 0u32;
+        let flush = async |ready: &mut Vec<Uint8Array>, next_index: &mut u64| -> Result<()> {
+            let (shared, upload, chunks, first) = (Rc::clone(&self.shared), upload.to_owned(), std::mem::take(ready), *next_index);
+            *next_index += chunks.len() as u64;
+            self.shared.storage.transaction(async move |ops| tables::stage_chunks(&ops, &shared.keys, &upload, first, &chunks).await).await
+        };
+        while let Some(chunk) = source.next_chunk().await? {
+            let mut at = 0u32;
+            while at < chunk.length() {
+                let take = (chunk_bytes - filled).min(chunk.length() - at);
+                let piece = chunk.subarray(at, at + take);
+                feed_hasher(&mut hasher, &piece, &mut scratch);
+                filling.set(&piece, filled);
+                (filled, at) = (filled + take, at + take);
+                if filled == chunk_bytes {
+                    ready.push(std::mem::replace(&mut filling, Uint8Array::new_with_length(chunk_bytes)));
+                    filled = 0;
+                    if ready.len() >= STAGED_PER_TRANSACTION {
+                        flush(&mut ready, &mut next_index).await?;
+                    }
+                }
+            }
+        }
+        // The last, partial chunk (an empty attachment still has its one empty chunk).
+        if filled > 0 || (ready.is_empty() && next_index == 0) {
+            ready.push(filling.slice(0, filled));
+        }
+        if !ready.is_empty() {
+            flush(&mut ready, &mut next_index).await?;
+        }
+        let len = hasher.byte_len();
+        Ok((hasher.finish(), len))
     }
 }
 
@@ -231,6 +365,18 @@ impl AttachmentStore for DurableObjectAttachmentStore {
                 Ok(())
             })
             .await
+    }
+
+    /// Uploads begun by the threshold and never published (a crash or a dropped connection part-way)
+    /// go, staged chunks and all, one transaction each.
+    async fn reclaim_abandoned_uploads(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        self.shared.check_open()?;
+        let abandoned = tables::abandoned_uploads(&self.shared.storage.ops(), &self.shared.keys, older_than_epoch_ms).await?;
+        for upload in &abandoned {
+            let (shared, upload) = (Rc::clone(&self.shared), upload.clone());
+            self.shared.storage.transaction(async move |ops| tables::delete_upload(&ops, &shared.keys, &upload).await).await?;
+        }
+        Ok(abandoned.len() as u64)
     }
 
     /// Re-check and deletes in one transaction when `manifest` is this store's own.

@@ -3,9 +3,12 @@
 //! Keys, under the store's prefix: `m:<id>` metadata (with `plain: true` when a plain put holds
 //! the bytes), `b:<id>:<n>` the bytes in chunks of [`CHUNK_BYTES`] (the storage's per-value limit
 //! is 2 MB), `r:<id>:<session>` manifest rows (so one prefix lists every row of an attachment),
-//! `s:<session>` a session's committed state.
+//! `s:<session>` a session's committed state, `U:<upload>` an upload in progress and `u:<upload>:<n>`
+//! its staged chunks (bytes streamed in keep their chunks there once published: the metadata row's
+//! `chunks` says where).
 
 use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::storage::Ops;
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
@@ -52,6 +55,15 @@ impl Keys {
     fn state(&self, session_id: &str) -> String {
         format!("{}s:{session_id}", self.prefix)
     }
+    fn upload(&self, upload: &str) -> String {
+        format!("{}U:{upload}", self.prefix)
+    }
+    fn uploads(&self) -> String {
+        format!("{}U:", self.prefix)
+    }
+    fn upload_chunks(&self, upload: &str) -> String {
+        format!("{}u:{upload}:", self.prefix)
+    }
 }
 
 pub(crate) async fn read_meta(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<AttachmentMeta>> {
@@ -61,29 +73,59 @@ pub(crate) async fn read_meta(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Resu
     }
 }
 
+/// A metadata row as stored: the metadata, whether a plain put holds the bytes, and where the
+/// chunks are (`b:<id>:` for bytes put whole; `u:<upload>:` for bytes streamed in, whose chunks
+/// stay where they were staged).
+pub(crate) struct StoredMeta {
+    pub(crate) meta: AttachmentMeta,
+    pub(crate) plain: bool,
+    /// The chunks' key prefix, under the store's prefix.
+    chunks: String,
+}
+
+impl StoredMeta {
+    /// The key of chunk `index`.
+    pub(crate) fn chunk_key(&self, keys: &Keys, index: u64) -> String {
+        format!("{}{}{index:08}", keys.prefix, self.chunks)
+    }
+    fn chunks_prefix(&self, keys: &Keys) -> String {
+        format!("{}{}", keys.prefix, self.chunks)
+    }
+}
+
+/// The property of a metadata row that says where bytes streamed in keep their chunks.
+const CHUNKS_FIELD: &str = "chunks";
+
+pub(crate) async fn read_stored(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<StoredMeta>> {
+    let Some(value) = ops.get(&keys.meta(id)).await? else { return Ok(None) };
+    let chunks = js_sys::Reflect::get(&value, &CHUNKS_FIELD.into()).ok().and_then(|chunks| chunks.as_string()).unwrap_or_else(|| format!("b:{id}:"));
+    Ok(Some(StoredMeta { plain: is_plain(&value), meta: decode_stored(&value, "metadata")?, chunks }))
+}
+
 /// The metadata of `id` with whether a plain put holds its bytes.
 pub(crate) async fn read_meta_held(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Option<(AttachmentMeta, bool)>> {
-    match ops.get(&keys.meta(id)).await? {
-        Some(value) => Ok(Some((decode_stored(&value, "metadata")?, is_plain(&value)))),
-        None => Ok(None),
-    }
+    Ok(read_stored(ops, keys, id).await?.map(|stored| (stored.meta, stored.plain)))
 }
 
 /// Whether `id` has its metadata and its (first) chunk.
 pub(crate) async fn is_present(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<bool> {
-    Ok(ops.get(&keys.meta(id)).await?.is_some() && ops.get(&keys.chunk(id, 0)).await?.is_some())
+    match read_stored(ops, keys, id).await? {
+        Some(stored) => Ok(ops.get(&stored.chunk_key(keys, 0)).await?.is_some()),
+        None => Ok(false),
+    }
 }
 
 pub(crate) async fn list_meta(ops: &Ops, keys: &Keys) -> Result<Vec<AttachmentMeta>> {
     ops.list(&keys.metas()).await?.into_iter().map(|(_, value)| decode_stored(&value, "metadata")).collect()
 }
 
-/// The bytes of `meta`, reassembled from their chunks into one fresh buffer.
-pub(crate) async fn read_bytes(ops: &Ops, keys: &Keys, meta: &AttachmentMeta) -> Result<ArrayBuffer> {
-    let length = u32::try_from(meta.byte_len).map_err(|_| AttachmentStoreError::backend("attachment too large to read at once"))?;
+/// The bytes of `stored`, reassembled from their chunks into one fresh buffer.
+pub(crate) async fn read_bytes(ops: &Ops, keys: &Keys, stored: &StoredMeta) -> Result<ArrayBuffer> {
+    let meta = &stored.meta;
+    let length = u32::try_from(meta.byte_len).map_err(|_| AttachmentStoreError::backend("attachment too large to read at once: read it with getStream"))?;
     let out = Uint8Array::new_with_length(length);
     let mut offset = 0u32;
-    for (_, chunk) in ops.list(&keys.chunks(&meta.id)).await? {
+    for (_, chunk) in ops.list(&stored.chunks_prefix(keys)).await? {
         let chunk = Uint8Array::new(&chunk);
         if offset + chunk.length() > length {
             return Err(AttachmentStoreError::backend(format!("attachment {} has more bytes than its metadata says", meta.id)));
@@ -97,10 +139,31 @@ pub(crate) async fn read_bytes(ops: &Ops, keys: &Keys, meta: &AttachmentMeta) ->
     Ok(out.buffer())
 }
 
+/// Chunk `index` of `stored`'s bytes.
+pub(crate) async fn read_chunk(ops: &Ops, keys: &Keys, stored: &StoredMeta, index: u64) -> Result<ArrayBuffer> {
+    match ops.get(&stored.chunk_key(keys, index)).await? {
+        Some(chunk) => Ok(chunk.unchecked_into()),
+        None => Err(AttachmentStoreError::backend(format!("attachment {} is missing chunk {index}", stored.meta.id))),
+    }
+}
+
+/// The metadata row to write for `meta` over what is stored (`existing`): a plain put (`plain`)
+/// marks the bytes held, a session's put keeps the mark, and the chunks stay where they are.
+fn meta_row(meta: &AttachmentMeta, existing: Option<&StoredMeta>, plain: bool, chunks: Option<&str>) -> JsValue {
+    let row = meta.to_js();
+    if plain || existing.is_some_and(|stored| stored.plain) {
+        mark_plain(&row);
+    }
+    if let Some(chunks) = existing.map(|stored| stored.chunks.as_str()).or(chunks).filter(|chunks| !chunks.starts_with("b:")) {
+        let _ = js_sys::Reflect::set(&row, &CHUNKS_FIELD.into(), &chunks.into());
+    }
+    row
+}
+
 /// Writes metadata, and the bytes in chunks unless the content is already stored. A plain put
 /// (`plain`) marks the bytes held; a session's put keeps the mark a plain put left.
 pub(crate) async fn write_attachment(ops: &Ops, keys: &Keys, meta: &AttachmentMeta, bytes: &ArrayBuffer, plain: bool) -> Result<()> {
-    let existing = read_meta_held(ops, keys, &meta.id).await?;
+    let existing = read_stored(ops, keys, &meta.id).await?;
     if existing.is_none() {
         let mut index = 0;
         let mut offset = 0;
@@ -111,17 +174,82 @@ pub(crate) async fn write_attachment(ops: &Ops, keys: &Keys, meta: &AttachmentMe
             offset = end;
         }
     }
-    let row = meta.to_js();
-    if plain || existing.is_some_and(|(_, held)| held) {
-        mark_plain(&row);
-    }
-    ops.put(&keys.meta(&meta.id), &row).await
+    ops.put(&keys.meta(&meta.id), &meta_row(meta, existing.as_ref(), plain, None)).await
 }
 
+/// Deletes the bytes (wherever their chunks are) and the metadata of `id`.
 pub(crate) async fn delete_attachment(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<()> {
-    let mut doomed: Vec<String> = ops.list(&keys.chunks(id)).await?.into_iter().map(|(key, _)| key).collect();
+    let prefix = match read_stored(ops, keys, id).await {
+        Ok(Some(stored)) => stored.chunks_prefix(keys),
+        _ => keys.chunks(id),
+    };
+    let mut doomed: Vec<String> = ops.list(&prefix).await?.into_iter().map(|(key, _)| key).collect();
+    if prefix != keys.chunks(id) {
+        doomed.extend(ops.list(&keys.chunks(id)).await?.into_iter().map(|(key, _)| key));
+    }
     doomed.push(keys.meta(id));
     ops.delete(&doomed).await
+}
+
+// ---- uploads: bytes streamed in, staged in as many transactions as they need ----------------
+
+/// Starts an upload: its record says when, so a sweep can reclaim it if it is never published.
+pub(crate) async fn begin_upload(ops: &Ops, keys: &Keys, upload: &str, now_epoch_ms: i64) -> Result<()> {
+    let record = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&record, &"startedAtEpochMs".into(), &JsValue::from_f64(now_epoch_ms as f64));
+    ops.put(&keys.upload(upload), &record).await
+}
+
+/// Stages chunks `first..` of an upload, unless a sweep has reclaimed it meanwhile.
+pub(crate) async fn stage_chunks(ops: &Ops, keys: &Keys, upload: &str, first: u64, chunks: &[Uint8Array]) -> Result<()> {
+    if ops.get(&keys.upload(upload)).await?.is_none() {
+        return Err(reclaimed());
+    }
+    for (offset, chunk) in chunks.iter().enumerate() {
+        ops.put(&format!("{}{:08}", keys.upload_chunks(upload), first + offset as u64), &chunk.buffer()).await?;
+    }
+    Ok(())
+}
+
+/// Publishes a finished upload as attachment `meta`, in the caller's (final) transaction: its
+/// staged chunks become the attachment's, unless that content is stored already (then they go).
+/// Fails if a sweep reclaimed the upload meanwhile: nothing is published.
+pub(crate) async fn publish_upload(ops: &Ops, keys: &Keys, upload: &str, meta: &AttachmentMeta, plain: bool) -> Result<()> {
+    if ops.get(&keys.upload(upload)).await?.is_none() {
+        return Err(reclaimed());
+    }
+    let existing = read_stored(ops, keys, &meta.id).await?;
+    if existing.is_some() {
+        delete_upload_chunks(ops, keys, upload).await?;
+    }
+    let staged = format!("u:{upload}:");
+    ops.put(&keys.meta(&meta.id), &meta_row(meta, existing.as_ref(), plain, Some(&staged))).await?;
+    ops.delete(&[keys.upload(upload)]).await
+}
+
+fn reclaimed() -> AttachmentStoreError {
+    AttachmentStoreError::backend("the upload was reclaimed by a sweep before it finished; nothing was stored")
+}
+
+async fn delete_upload_chunks(ops: &Ops, keys: &Keys, upload: &str) -> Result<()> {
+    let staged: Vec<String> = ops.list(&keys.upload_chunks(upload)).await?.into_iter().map(|(key, _)| key).collect();
+    ops.delete(&staged).await
+}
+
+/// Uploads begun at or before `older_than_epoch_ms` and never published.
+pub(crate) async fn abandoned_uploads(ops: &Ops, keys: &Keys, older_than_epoch_ms: i64) -> Result<Vec<String>> {
+    let records = ops.list(&keys.uploads()).await?;
+    Ok(records
+        .into_iter()
+        .filter(|(_, record)| js_sys::Reflect::get(record, &"startedAtEpochMs".into()).ok().and_then(|at| at.as_f64()).is_none_or(|at| at as i64 <= older_than_epoch_ms))
+        .filter_map(|(key, _)| key.strip_prefix(&keys.uploads()).map(str::to_owned))
+        .collect())
+}
+
+/// Deletes an upload's staged chunks and its record.
+pub(crate) async fn delete_upload(ops: &Ops, keys: &Keys, upload: &str) -> Result<()> {
+    delete_upload_chunks(ops, keys, upload).await?;
+    ops.delete(&[keys.upload(upload)]).await
 }
 
 pub(crate) async fn rows_of(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {

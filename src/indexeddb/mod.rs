@@ -16,7 +16,7 @@ mod tables;
 pub use manifest::IndexedDbAttachmentManifest;
 #[cfg(feature = "js")]
 pub(crate) use store::BufferPut;
-pub use store::{IndexedDbAttachmentStore, DEFAULT_DATABASE_NAME};
+pub use store::{IndexedDbAttachmentStore, OpenOptions, DEFAULT_DATABASE_NAME};
 
 /// The schema version this build writes (for tests and diagnostics).
 pub const SCHEMA_VERSION: u32 = schema::VERSION;

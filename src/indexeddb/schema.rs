@@ -23,6 +23,13 @@
 //!   manifest row (no session wrote it, so a plain put did); attachments with rows keep the
 //!   version-2 behaviour until their next plain put.
 //!
+//! Version 4:
+//! - `bytes` values may be a `Blob`: large bytes put as a Blob, File or stream, where the engine
+//!   keeps Blobs reliably (probed once per connection, see `IndexedDbAttachmentStore::stores_blobs`);
+//!   elsewhere chunked `ArrayBuffer`s as before. Nothing is moved on upgrade: every earlier record
+//!   reads as it did.
+//! - `probe`: scratch space for that probe (empty between probes).
+//!
 //! To change the layout: bump [`VERSION`] and add a step to [`upgrade`] that brings version N-1 to
 //! N. A fresh database runs every step in order; an existing one runs only the missing ones.
 
@@ -32,7 +39,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTran
 use super::idb::{array_of, rewrite_each_by_count};
 
 /// The schema version this library writes.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 
 /// Object store of attachment bytes.
 pub(crate) const BYTES: &str = "bytes";
@@ -46,6 +53,8 @@ pub(crate) const BY_ATTACHMENT: &str = "byAttachment";
 pub(crate) const BY_INTENT_AT: &str = "byIntentAt";
 /// Object store of session states (version 3).
 pub(crate) const SESSIONS: &str = "sessions";
+/// Scratch object store for the Blob probe (version 4).
+pub(crate) const PROBE_STORE: &str = "probe";
 
 /// Runs inside the `versionchange` transaction of an open that found `old_version` (0 when new).
 pub(crate) fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old_version: u32) -> Result<(), JsValue> {
@@ -70,6 +79,9 @@ pub(crate) fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old_version: u32) -
         if old_version > 0 {
             mark_plain_puts(tx)?;
         }
+    }
+    if old_version < 4 {
+        db.create_object_store(PROBE_STORE)?;
     }
     Ok(())
 }

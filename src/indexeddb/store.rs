@@ -1,4 +1,4 @@
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::idb::{delete_database, Database, Mode, Tx};
 use super::manifest::IndexedDbAttachmentManifest;
-use super::schema::{self, BYTES, MANIFEST, META, SESSIONS};
+use super::schema::{self, BYTES, MANIFEST, META, PROBE_STORE, SESSIONS};
 use super::tables;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
@@ -19,7 +19,12 @@ use crate::manifest::AttachmentManifest;
 use crate::session::SessionScopedAttachmentStore;
 use crate::session_state::SessionState;
 use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_batch_in_steps, record_intents_in_steps, AttachmentStore, AttachmentStorePersistence};
-use js_sys::ArrayBuffer;
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::body::{blob_of, read_blob, Body, Bytes, ViewChunks};
+use crate::core::byte_range::ByteRange;
 
 /// The database name [`IndexedDbAttachmentStore::open`] uses by default in the JavaScript API.
 pub const DEFAULT_DATABASE_NAME: &str = "web-attachments";
@@ -30,7 +35,22 @@ pub const DEFAULT_DATABASE_NAME: &str = "web-attachments";
 pub struct IndexedDbAttachmentStore {
     db: Rc<Database>,
     bare: Rc<BareIds>,
+    blobs: Rc<BlobSupport>,
 }
+
+/// Options of [`IndexedDbAttachmentStore::open_with`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenOptions {
+    /// Whether large bytes put as a Blob, File or stream are stored as `Blob` values. `None` (the
+    /// default): where a probe shows the engine keeps Blobs reliably (WebKit has had bugs storing
+    /// them). `Some(false)` forces chunked `ArrayBuffer`s, as version 3 stored everything.
+    pub store_blobs: Option<bool>,
+}
+
+/// Whether this connection stores large Blobs as Blobs: forced, or probed once (at the first put
+/// that would store one, so that opening stays fast) and remembered.
+#[derive(Default)]
+struct BlobSupport(Cell<Option<bool>>);
 
 /// Ids this connection has seen stored bare (over 64 KiB, see [`tables::stored_with_meta`]): a get
 /// of one reads its metadata alongside its bytes instead of after them (a round trip, 8% of a
@@ -52,8 +72,8 @@ impl BareIds {
         self.0.borrow().binary_search(&Self::key(id)).is_ok()
     }
 
-    fn remember(&self, id: &AttachmentId, byte_len: u32) {
-        if tables::stored_with_meta(byte_len) {
+    fn remember(&self, id: &AttachmentId, byte_len: u64) {
+        if tables::stored_with_meta_len(byte_len) {
             return;
         }
         let key = Self::key(id);
@@ -72,8 +92,40 @@ impl BareIds {
 impl IndexedDbAttachmentStore {
     /// Opens (creating or upgrading) database `name`. Works in windows and workers.
     pub async fn open(name: &str) -> Result<Self> {
+        Self::open_with(name, OpenOptions::default()).await
+    }
+
+    /// [`Self::open`] with options.
+    pub async fn open_with(name: &str, options: OpenOptions) -> Result<Self> {
         let db = Database::open(name, schema::VERSION, schema::upgrade).await?;
-        Ok(Self { db, bare: Rc::default() })
+        Ok(Self { db, bare: Rc::default(), blobs: Rc::new(BlobSupport(Cell::new(options.store_blobs))) })
+    }
+
+    /// Whether large Blobs are stored as Blobs on this connection (probing once if not known).
+    pub async fn stores_blobs(&self) -> bool {
+        if let Some(known) = self.blobs.0.get() {
+            return known;
+        }
+        let reliable = self.probe_blobs().await;
+        self.blobs.0.set(Some(reliable));
+        reliable
+    }
+
+    /// Writes a small Blob into the probe store, reads it back in another transaction and compares
+    /// its bytes: anything else (a refused write, an unreadable or wrong Blob) means "no".
+    async fn probe_blobs(&self) -> bool {
+        const PROBE: &[u8] = b"web-attachments blob probe";
+        let Ok(blob) = blob_of(&[Uint8Array::from(PROBE).into()], "application/octet-stream") else { return false };
+        let key = JsValue::from_str("blob");
+        let written = self.db.run(&[PROBE_STORE], Mode::Write, async |tx| tx.store(PROBE_STORE)?.put(&blob, Some(&key))).await;
+        let read = match written {
+            Ok(()) => self.db.read(&[PROBE_STORE], async |tx| tx.store(PROBE_STORE)?.get(&key).await).await,
+            Err(error) => Err(error),
+        };
+        let cleared = self.db.run(&[PROBE_STORE], Mode::Write, async |tx| tx.store(PROBE_STORE)?.delete(&key)).await;
+        let Ok(back) = read.and_then(|back| back.dyn_into::<web_sys::Blob>().map_err(|_| AttachmentStoreError::backend("not a Blob"))) else { return false };
+        let bytes = JsFuture::from(back.array_buffer()).await;
+        cleared.is_ok() && bytes.is_ok_and(|bytes| Uint8Array::new(&bytes).to_vec() == PROBE)
     }
 
     /// The database's name.
@@ -136,10 +188,16 @@ impl IndexedDbAttachmentStore {
     /// the intents given recorded alongside. A session's put keeps the mark a plain put left on
     /// the same content, so it reads the stored metadata first.
     async fn write_buffers(&self, session: Option<&[AttachmentIntent]>, items: Vec<BufferPut>) -> Result<Vec<AttachmentRef>> {
-        let written: Vec<(AttachmentRef, ArrayBuffer)> = items
-            .into_iter()
-            .map(|item| (item.meta.into_ref(item.id, u64::from(item.bytes.byte_length())), item.bytes))
-            .collect();
+        // Blobs become buffers (before the transaction: reading a Blob would end it) where they are
+        // small, or where this engine does not keep Blobs.
+        let mut written: Vec<(AttachmentRef, Bytes)> = Vec::with_capacity(items.len());
+        for item in items {
+            let bytes = match item.bytes {
+                Bytes::Blob(blob) if tables::stored_with_meta_len(blob.size() as u64) || !self.stores_blobs().await => Bytes::Buffer(read_blob(&blob).await?),
+                other => other,
+            };
+            written.push((item.meta.into_ref(item.id, bytes.byte_len()), bytes));
+        }
         let stores: &[&'static str] = if session.is_some() { &[MANIFEST, BYTES, META] } else { &[BYTES, META] };
         self.db
             .run(stores, Mode::Write, async |tx| {
@@ -155,8 +213,8 @@ impl IndexedDbAttachmentStore {
                 Ok(())
             })
             .await?;
-        for (reference, bytes) in &written {
-            self.bare.remember(&reference.id, bytes.byte_length());
+        for (reference, _) in &written {
+            self.bare.remember(&reference.id, reference.byte_len);
         }
         Ok(written.into_iter().map(|(reference, _)| reference).collect())
     }
@@ -167,14 +225,48 @@ impl IndexedDbAttachmentStore {
         written.pop().ok_or_else(|| AttachmentStoreError::backend("nothing was written"))
     }
 
+    /// The bytes of `start..end` (`end` exclusive, clamped to the length) of `id`, with its
+    /// metadata, read without holding them all: the stored Blob sliced (read when the caller reads
+    /// it), or chunks read one transaction at a time. `NotFound` up front.
+    pub async fn read_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentMeta, Body)> {
+        let known_bare = self.bare.contains(id);
+        let Some((meta, first)) = self.db.read(&[BYTES, META], async |tx| tables::read_first(tx, id, known_bare).await).await? else {
+            return Err(AttachmentStoreError::not_found(id));
+        };
+        let meta = meta.ok_or_else(|| AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata")))?;
+        let range = ByteRange::within(start, end, meta.byte_len)?;
+        let in_view = |buffer: &ArrayBuffer| Uint8Array::new(buffer).subarray(range.start as u32, range.end as u32);
+        let body = match first {
+            tables::FirstRecord::Blob(blob) => {
+                let sliced = blob.slice_with_f64_and_f64_and_content_type(range.start as f64, range.end as f64, meta.media_type.as_str());
+                Body::Blob(sliced.map_err(|error| super::error_map::js_error(error, "slicing a stored Blob"))?)
+            }
+            tables::FirstRecord::Small(buffer) => Body::Chunks(Box::new(ViewChunks::new(in_view(&buffer), u32::MAX))),
+            tables::FirstRecord::Bare(buffer) if meta.byte_len <= u64::from(buffer.byte_length()) => {
+                Body::Chunks(Box::new(ViewChunks::new(in_view(&buffer), STREAM_PIECE)))
+            }
+            tables::FirstRecord::Bare(_) => Body::Chunks(Box::new(StoredChunks {
+                db: Rc::clone(&self.db),
+                id: id.clone(),
+                pieces: range.in_chunks(u64::from(tables::CHUNK_BYTES)).into_iter(),
+            })),
+        };
+        Ok((meta, body))
+    }
+
     /// Metadata and bytes, the bytes as the engine's fresh `ArrayBuffer` (no copy into wasm).
     pub(crate) async fn get_buffer(&self, id: &AttachmentId) -> Result<(AttachmentMeta, ArrayBuffer)> {
         let known_bare = self.bare.contains(id);
         match self.db.read(&[BYTES, META], async |tx| tables::read_attachment(tx, id, known_bare).await).await? {
             Some((Some(meta), bytes)) => {
                 if !known_bare {
-                    self.bare.remember(id, bytes.byte_length());
+                    self.bare.remember(id, meta.byte_len);
                 }
+                let bytes = match bytes {
+                    Bytes::Buffer(buffer) => buffer,
+                    // Read after the transaction, as one whole read.
+                    Bytes::Blob(blob) => read_blob(&blob).await?,
+                };
                 Ok((meta, bytes))
             }
             Some((None, _)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
@@ -471,17 +563,40 @@ const DENSE_BATCH_MIN: usize = 16;
 /// progress and honour an abort often.
 const RECLAIM_BATCH: usize = 256;
 
-/// Bytes to put, already an exact-length JavaScript buffer, with the SHA-256 they hash to.
+/// Bytes to put, already in JavaScript (an exact-length buffer, or a Blob), with the SHA-256 they
+/// hash to.
 pub(crate) struct BufferPut {
     pub(crate) id: AttachmentId,
-    pub(crate) bytes: ArrayBuffer,
+    pub(crate) bytes: Bytes,
     pub(crate) meta: AttachmentCreateMeta,
 }
 
 impl BufferPut {
     /// Bytes from Rust: hashed here and copied out of wasm memory once.
     fn copy_of(bytes: &[u8], meta: AttachmentCreateMeta) -> Self {
-        Self { id: content_id(bytes), bytes: tables::bytes_to_buffer(bytes), meta }
+        Self { id: content_id(bytes), bytes: Bytes::Buffer(tables::bytes_to_buffer(bytes)), meta }
+    }
+}
+
+/// How much of a buffer already read a stream hands out at a time.
+const STREAM_PIECE: u32 = 1 << 20;
+
+/// Chunked bytes read one stored chunk per call, each in its own read transaction, so a stream
+/// holds one chunk at a time and a cancelled one leaves no transaction behind.
+struct StoredChunks {
+    db: Rc<Database>,
+    id: AttachmentId,
+    /// `(chunk index, start, end)` within each chunk, still to read.
+    pieces: std::vec::IntoIter<(u64, u64, u64)>,
+}
+
+#[async_trait(?Send)]
+impl crate::body::ChunkSource for StoredChunks {
+    async fn next_chunk(&mut self) -> Result<Option<Uint8Array>> {
+        let Some((index, start, end)) = self.pieces.next() else { return Ok(None) };
+        let index = u32::try_from(index).map_err(|_| AttachmentStoreError::backend("chunk index out of range"))?;
+        let chunk = self.db.read(&[BYTES], async |tx| tables::read_chunk(tx, &self.id, index).await).await?;
+        Ok(Some(Uint8Array::new(&chunk).slice(start as u32, end as u32)))
     }
 }
 

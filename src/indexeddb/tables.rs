@@ -11,6 +11,7 @@ use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
 use crate::records::{decode_state, decode_stored, decode_stored_rows, field, is_plain, mark_plain, state_record, ToJs};
+use crate::body::Bytes;
 use crate::session_state::SessionState;
 
 fn id_key(id: &AttachmentId) -> JsValue {
@@ -162,35 +163,60 @@ pub(crate) fn delete_attachments_in(tx: &Tx, stretch: &IdStretch) -> Result<()> 
     tx.store(META)?.delete(&stretch.ids)
 }
 
-/// The bytes of `id` with its metadata (`None` if no metadata is stored), or `None` if no bytes
-/// are. The buffer is the engine's fresh copy (or, for chunked bytes, a fresh concatenation), so
-/// it can be handed to a caller. Bytes stored with their metadata take one request; bare ones
-/// (see [`stored_with_meta`]) need the metadata row too, read alongside when the caller knows
-/// them to be bare (`known_bare`), else next.
-pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId, known_bare: bool) -> Result<Option<(Option<AttachmentMeta>, ArrayBuffer)>> {
+/// The first record of an attachment's bytes (under `<id>`).
+pub(crate) enum FirstRecord {
+    /// Up to 64 KiB, stored with a copy of the metadata.
+    Small(ArrayBuffer),
+    /// A bare buffer: all the bytes, or the first [`CHUNK_BYTES`] of chunked ones.
+    Bare(ArrayBuffer),
+    /// All the bytes, as a Blob.
+    Blob(web_sys::Blob),
+}
+
+/// The first record of `id`'s bytes with its metadata (`None` if no metadata is stored), or
+/// `None` if no bytes are. Bytes stored with their metadata take one request; others need the
+/// metadata row too, read alongside when the caller knows them to be large (`known_bare`), else
+/// next.
+pub(crate) async fn read_first(tx: &Tx, id: &AttachmentId, known_bare: bool) -> Result<Option<(Option<AttachmentMeta>, FirstRecord)>> {
     let first = tx.store(BYTES)?.get(&id_key(id));
     let meta = known_bare.then(|| request_meta(tx, id)).transpose()?;
     let first = first.await?;
     if first.is_undefined() {
         return Ok(None);
     }
-    if !first.is_instance_of::<ArrayBuffer>() {
+    let record = if first.is_instance_of::<ArrayBuffer>() {
+        FirstRecord::Bare(first.unchecked_into())
+    } else if first.is_instance_of::<web_sys::Blob>() {
+        FirstRecord::Blob(first.unchecked_into())
+    } else {
         // Small bytes carry their metadata (see `write_attachment`): one request was enough.
         let bytes = buffer_from_js(field(&first, SMALL_BYTES_FIELD)?)?;
-        return Ok(Some((Some(decode_stored(&first, "metadata")?), bytes)));
-    }
-    let first: ArrayBuffer = first.unchecked_into();
+        return Ok(Some((Some(decode_stored(&first, "metadata")?), FirstRecord::Small(bytes))));
+    };
     let meta = decode_meta(match meta {
         Some(request) => request.await?,
         None => request_meta(tx, id)?.await?,
     })?;
+    Ok(Some((meta, record)))
+}
+
+/// The bytes of `id` with its metadata (`None` if no metadata is stored), or `None` if no bytes
+/// are: a buffer that is the engine's fresh copy (or, for chunked bytes, a fresh concatenation),
+/// so it can be handed to a caller, or the stored Blob.
+pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId, known_bare: bool) -> Result<Option<(Option<AttachmentMeta>, Bytes)>> {
+    let Some((meta, first)) = read_first(tx, id, known_bare).await? else { return Ok(None) };
+    let first = match first {
+        FirstRecord::Small(bytes) => return Ok(Some((meta, Bytes::Buffer(bytes)))),
+        FirstRecord::Blob(blob) => return Ok(Some((meta, Bytes::Blob(blob)))),
+        FirstRecord::Bare(first) => first,
+    };
     let chunked = meta.as_ref().is_some_and(|meta| meta.byte_len > u64::from(first.byte_length()));
     let (true, Some(meta)) = (chunked, meta.clone()) else {
-        return Ok(Some((meta, first)));
+        return Ok(Some((meta, Bytes::Buffer(first))));
     };
     // Chunked: read every chunk in one request and join them.
     let chunks: Array = tx.store(BYTES)?.get_all_in(&all_chunks(id)?).await?.unchecked_into();
-    let length = u32::try_from(meta.byte_len).map_err(|_| AttachmentStoreError::backend("attachment too large for one buffer"))?;
+    let length = u32::try_from(meta.byte_len).map_err(|_| AttachmentStoreError::backend("attachment too large for one buffer: read it with getStream or getBlob"))?;
     let joined = Uint8Array::new_with_length(length);
     let mut offset = 0u32;
     for chunk in chunks.iter() {
@@ -204,7 +230,17 @@ pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId, known_bare: bool
     if offset != length {
         return Err(AttachmentStoreError::backend(format!("attachment {id} is missing chunks")));
     }
-    Ok(Some((Some(meta), joined.buffer())))
+    Ok(Some((Some(meta), Bytes::Buffer(joined.buffer()))))
+}
+
+/// Chunk `index` of chunked bytes of `id` (0 is the first record).
+pub(crate) async fn read_chunk(tx: &Tx, id: &AttachmentId, index: u32) -> Result<ArrayBuffer> {
+    let key = if index == 0 { id_key(id) } else { chunk_key(id, index) };
+    let chunk = tx.store(BYTES)?.get(&key).await?;
+    if chunk.is_undefined() {
+        return Err(AttachmentStoreError::backend(format!("attachment {id} is missing chunk {index}")));
+    }
+    buffer_from_js(chunk)
 }
 
 /// Every attachment's metadata, ordered by id.
@@ -218,6 +254,11 @@ pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
 /// can be committed at once (see `Database::run`). A fact about a content id that never changes,
 /// so callers may remember it.
 pub(crate) fn stored_with_meta(byte_len: u32) -> bool {
+    stored_with_meta_len(u64::from(byte_len))
+}
+
+/// [`stored_with_meta`] for any length.
+pub(crate) fn stored_with_meta_len(byte_len: u64) -> bool {
     byte_len <= 64 * 1024
 }
 
@@ -227,16 +268,21 @@ const SMALL_BYTES_FIELD: &str = "bytes";
 
 /// Writes metadata, and the bytes (an exact-length `ArrayBuffer` no one else holds): small ones
 /// always, with their metadata, larger ones unless that content is already stored (same id, same
-/// bytes). `plain`: a plain put holds the bytes (a plain put says so; a session's put keeps what
+/// bytes; a Blob, schema version 4, never read into memory to be stored). `plain`: a plain put holds the bytes (a plain put says so; a session's put keeps what
 /// the stored row said). Issues its writes without waiting: the transaction's `complete` (or
 /// `abort`) reports them.
-pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &ArrayBuffer, plain: bool) -> Result<()> {
+pub(crate) fn write_attachment(tx: &Tx, meta: &AttachmentMeta, bytes: &Bytes, plain: bool) -> Result<()> {
     let row = meta.to_js();
     if plain {
         mark_plain(&row);
     }
     tx.store(META)?.put(&row, None)?;
     let store = tx.store(BYTES)?;
+    let bytes = match bytes {
+        // Unless that content is stored already, in whatever layout.
+        Bytes::Blob(blob) => return store.add_unless_present(blob, &id_key(&meta.id)),
+        Bytes::Buffer(buffer) => buffer,
+    };
     if stored_with_meta(bytes.byte_length()) {
         // `put` cloned the row when called: adding the bytes now changes only the bytes' record.
         // Both records are rewritten together by every put, so the copy cannot go stale.

@@ -11,6 +11,8 @@ use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 
 use super::convert::JsBytes;
+use crate::body::{Body, ViewChunks};
+use crate::core::byte_range::ByteRange;
 use super::foreign::{JsManifest, JsStore};
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
@@ -80,8 +82,9 @@ impl AnyStore {
         StoreHandle(self.clone())
     }
 
-    /// Puts bytes that are still JavaScript buffers; they enter wasm only for stores that live
-    /// there (memory). On IndexedDB all items land in one transaction.
+    /// Puts bytes that are still in JavaScript; they enter wasm only for stores that live there
+    /// (memory). IndexedDB takes large Blobs as they are; the others read them whole. On IndexedDB
+    /// all items land in one transaction.
     pub(crate) async fn put_many_js(&self, items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Result<Vec<AttachmentRef>> {
         match self {
             Self::IndexedDb(store) => store.put_buffers(None, buffer_puts(items)).await,
@@ -92,10 +95,10 @@ impl AnyStore {
                     .await
             }
             #[cfg(feature = "durable-object")]
-            Self::DurableObject(store) => one_by_one(items, async |(bytes, meta)| store.put_buffer(bytes.id.clone(), &bytes.buffer, meta).await).await,
+            Self::DurableObject(store) => one_by_one(buffered(items).await?, async |(id, buffer, meta)| store.put_buffer(id, &buffer, meta).await).await,
             // Already hashed while read in: no second hash, one copy into wasm.
-            Self::Memory(store) => store.put_hashed(None, hashed_puts(&items)).await,
-            Self::Js(store) => one_by_one(items, async |(bytes, meta)| store.put_view(&bytes.view(), &meta).await).await,
+            Self::Memory(store) => store.put_hashed(None, hashed_puts(&buffered(items).await?)).await,
+            Self::Js(store) => one_by_one(buffered(items).await?, async |(_, buffer, meta)| store.put_view(&Uint8Array::new(&buffer), &meta).await).await,
         }
     }
 
@@ -107,15 +110,60 @@ impl AnyStore {
             Self::Session(session) => Box::pin(session.inner().put_many_js_with_intents(manifest, intents, items)).await,
             #[cfg(feature = "durable-object")]
             Self::DurableObject(store) => {
-                one_by_one(intents.iter().zip(items), async |(intent, (bytes, meta))| {
-                    store.put_buffer_with_intent(manifest, intent, bytes.id.clone(), &bytes.buffer, meta).await
+                one_by_one(intents.iter().zip(buffered(items).await?), async |(intent, (id, buffer, meta))| {
+                    store.put_buffer_with_intent(manifest, intent, id, &buffer, meta).await
                 })
                 .await
             }
-            Self::Memory(store) => store.put_hashed(Some((manifest, intents)), hashed_puts(&items)).await,
+            Self::Memory(store) => store.put_hashed(Some((manifest, intents)), hashed_puts(&buffered(items).await?)).await,
             Self::Js(_) => {
                 record_intents_in_steps(manifest, intents).await?;
                 self.put_many_js(items).await
+            }
+        }
+    }
+
+    /// Whether this store stores a `ReadableStream` as it arrives (Durable Objects, where a
+    /// Worker's 128 MB cannot hold a large body) rather than gathered into a Blob first.
+    pub(crate) fn streams_in(&self) -> bool {
+        match self {
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject(_) => true,
+            Self::Session(session) => session.inner().streams_in(),
+            _ => false,
+        }
+    }
+
+    /// Stores `stream` as it arrives (see [`Self::streams_in`]); with `session`'s intent when given.
+    pub(crate) async fn put_stream(&self, stream: &web_sys::ReadableStream, meta: AttachmentCreateMeta, session: Option<(&AnyManifest, &str)>) -> Result<AttachmentRef> {
+        match self {
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject(store) => {
+                let session = session.map(|(manifest, id)| (manifest as &dyn AttachmentManifest, id));
+                store.put_upload(&mut crate::body::StreamChunks::new(stream), meta, session).await
+            }
+            #[cfg(feature = "durable-object")]
+            Self::Session(view) => view.put_unhashed_via(async |inner, manifest, session_id| Box::pin(inner.put_stream(stream, meta, Some((manifest, session_id)))).await).await,
+            _ => {
+                let _ = (stream, meta, session);
+                Err(crate::AttachmentStoreError::backend("this store gathers streams before storing them"))
+            }
+        }
+    }
+
+    /// `start..end` of `id` (`end` exclusive, clamped to the length) without holding it all, with
+    /// the metadata; `NotFound` up front.
+    pub(crate) async fn read_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentRef, Body)> {
+        match self {
+            Self::IndexedDb(store) => store.read_body(id, start, end).await,
+            #[cfg(feature = "durable-object")]
+            Self::DurableObject(store) => store.read_body(id, start, end).await,
+            Self::Memory(store) => store.read_body(id, start, end),
+            Self::Session(session) => Box::pin(session.inner().read_body(id, start, end)).await,
+            Self::Js(store) => {
+                let (meta, bytes) = store.get_view(id).await?;
+                let range = ByteRange::within(start, end, meta.byte_len)?;
+                Ok((meta, Body::Chunks(Box::new(ViewChunks::new(bytes.subarray(range.start as u32, range.end as u32), u32::MAX)))))
             }
         }
     }
@@ -261,6 +309,9 @@ impl AttachmentStore for AnyStore {
     fn reclaim_batch_size(&self) -> usize {
         each_store!(self, s => s.reclaim_batch_size())
     }
+    async fn reclaim_abandoned_uploads(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        each_store!(self, s => s.reclaim_abandoned_uploads(older_than_epoch_ms).await)
+    }
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         each_store!(self, s => s.reclaim_batch(manifest, listed, older_than_epoch_ms).await)
     }
@@ -309,14 +360,24 @@ async fn one_by_one<T>(items: impl IntoIterator<Item = T>, mut put: impl AsyncFn
     Ok(written)
 }
 
+/// Items as whole buffers, for stores that need them so (a Blob is read here).
+async fn buffered(items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Result<Vec<(AttachmentId, js_sys::ArrayBuffer, AttachmentCreateMeta)>> {
+    let mut buffers = Vec::with_capacity(items.len());
+    for (bytes, meta) in items {
+        let (id, buffer) = bytes.into_buffer().await?;
+        buffers.push((id, buffer, meta));
+    }
+    Ok(buffers)
+}
+
 /// The memory store's puts of bytes still in JavaScript: copied into wasm only if not stored yet.
-fn hashed_puts(items: &[(JsBytes, AttachmentCreateMeta)]) -> Vec<HashedPut<'_>> {
+fn hashed_puts(items: &[(AttachmentId, js_sys::ArrayBuffer, AttachmentCreateMeta)]) -> Vec<HashedPut<'_>> {
     items
         .iter()
-        .map(|(bytes, meta)| HashedPut { id: bytes.id.clone(), byte_len: u64::from(bytes.buffer.byte_length()), meta: meta.clone(), copy: Box::new(|| bytes.to_vec()) })
+        .map(|(id, buffer, meta)| HashedPut { id: id.clone(), byte_len: u64::from(buffer.byte_length()), meta: meta.clone(), copy: Box::new(|| Uint8Array::new(buffer).to_vec()) })
         .collect()
 }
 
 fn buffer_puts(items: Vec<(JsBytes, AttachmentCreateMeta)>) -> Vec<BufferPut> {
-    items.into_iter().map(|(bytes, meta)| BufferPut { id: bytes.id, bytes: bytes.buffer, meta }).collect()
+    items.into_iter().map(|(bytes, meta)| BufferPut { id: bytes.id, bytes: bytes.body, meta }).collect()
 }

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::any::{AnyManifest, AnyStore, JsSession, ManifestHandle, StoreHandle};
 use super::convert::{self, BytesArg, JsBytes, Transfer};
@@ -40,6 +41,13 @@ pub(crate) fn thrown<T>(result: Result<T>) -> std::result::Result<T, JsValue> {
 fn put(store: AnyStore, bytes: JsValue, meta: JsValue, options: JsValue) -> Promise {
     promise(async move {
         let meta = convert::create_meta(&meta, &bytes)?;
+        if let (Some(stream), true) = (bytes.dyn_ref::<web_sys::ReadableStream>(), store.streams_in()) {
+            Transfer::from_options(&options)?;
+            if stream.locked() {
+                return Err(AttachmentStoreError::invalid_input("bytes are a ReadableStream that is locked (another reader holds it)"));
+            }
+            return Ok(store.put_stream(stream, meta, None).await?.to_js());
+        }
         let bytes = JsBytes::read(&bytes, Transfer::from_options(&options)?).await?;
         let written = store.put_many_js(vec![(bytes, meta)]).await?;
         Ok(written[0].to_js())
@@ -77,6 +85,22 @@ fn get(store: AnyStore, id: JsValue) -> Promise {
     promise(async move {
         let (meta, bytes) = store.get_js(&id_to_read(&id)?).await?;
         Ok(convert::stored(&meta, &bytes))
+    })
+}
+
+fn get_blob(store: AnyStore, id: JsValue, range: JsValue) -> Promise {
+    promise(async move {
+        let (start, end) = convert::range(&range)?;
+        let (meta, body) = store.read_body(&id_to_read(&id)?, start, end).await?;
+        Ok(super::stream::into_blob(body, meta.media_type.as_str()).await?.into())
+    })
+}
+
+fn get_stream(store: AnyStore, id: JsValue, range: JsValue) -> Promise {
+    promise(async move {
+        let (start, end) = convert::range(&range)?;
+        let (_, body) = store.read_body(&id_to_read(&id)?, start, end).await?;
+        Ok(super::stream::readable(body)?.into())
     })
 }
 
@@ -144,6 +168,18 @@ macro_rules! store_members {
             /// Metadata and bytes; rejects `NotFound`.
             pub fn get(&self, id: JsValue) -> Promise {
                 get(self.any(), id)
+            }
+            /// The bytes (or `range`: `{ start, end? }`, `end` exclusive) as a `Blob` of the media
+            /// type; read only when the caller reads it where they are stored as a Blob.
+            #[wasm_bindgen(js_name = getBlob)]
+            pub fn get_blob(&self, id: JsValue, range: JsValue) -> Promise {
+                get_blob(self.any(), id, range)
+            }
+            /// The bytes (or `range`) as a `ReadableStream<Uint8Array>`, read in bounded memory;
+            /// rejects `NotFound` up front.
+            #[wasm_bindgen(js_name = getStream)]
+            pub fn get_stream(&self, id: JsValue, range: JsValue) -> Promise {
+                get_stream(self.any(), id, range)
             }
             /// `data:<mediaType>;base64,...`, what model SDKs take; rejects `NotFound`.
             #[wasm_bindgen(js_name = getDataUrl)]
@@ -299,15 +335,33 @@ pub struct IndexedDbAttachmentStore {
 #[wasm_bindgen]
 impl IndexedDbAttachmentStore {
     /// Opens (creating or upgrading) the database `name` (default `"web-attachments"`).
-    pub fn open(name: JsValue) -> Promise {
+    /// `options.storeBlobs`: `false` stores large Blobs as chunked buffers, as engines without
+    /// reliable Blob storage do (default: probed).
+    pub fn open(name: JsValue, options: JsValue) -> Promise {
         promise(async move {
             let name = if name.is_undefined() { DEFAULT_DATABASE_NAME.to_owned() } else { convert::string(&name, &"the database name")? };
             if name.is_empty() {
                 return Err(AttachmentStoreError::invalid_input("the database name must not be empty"));
             }
-            let store = crate::indexeddb::IndexedDbAttachmentStore::open(&name).await?;
+            let mut open = crate::indexeddb::OpenOptions::default();
+            if !convert::is_absent(&options) {
+                convert::expect_object(&options, &"options")?;
+                let store_blobs = convert::field(&options, "storeBlobs")?;
+                if !convert::is_absent(&store_blobs) {
+                    open.store_blobs = Some(store_blobs.as_bool().ok_or_else(|| AttachmentStoreError::invalid_input(format!("options.storeBlobs must be a boolean, got {}", convert::describe_value(&store_blobs))))?);
+                }
+            }
+            let store = crate::indexeddb::IndexedDbAttachmentStore::open_with(&name, open).await?;
             Ok(Self { store, views: Views::default() }.into())
         })
+    }
+
+    /// Whether large Blobs, Files and streams are stored as Blobs on this connection (a probe
+    /// decides, once, unless `open`'s `storeBlobs` did): for diagnostics.
+    #[wasm_bindgen(js_name = storesBlobs)]
+    pub fn stores_blobs(&self) -> Promise {
+        let store = self.store.clone();
+        promise(async move { Ok(JsValue::from_bool(store.stores_blobs().await)) })
     }
 
     /// The database name.

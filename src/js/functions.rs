@@ -8,10 +8,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::any::{AnyManifest, AnyStore};
 use super::classes::{promise, thrown};
-use super::convert::{self, bytes_view, field, hash_buffer, describe_value};
+use super::convert::{self, bytes_view, describe_value, field, hash_buffer, WHOLE_BLOB_MAX};
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
-use crate::core::id::ContentHasher;
 use crate::records::ToJs;
 use crate::{reclaim_orphaned_attachments, ReclaimOptions};
 
@@ -25,16 +24,9 @@ pub fn content_id(bytes: JsValue) -> std::result::Result<String, JsValue> {
     Ok(hash_buffer(&view).to_string())
 }
 
-/// How much of a `Blob` is read at a time by `contentIdOf` when it is too large to read whole.
-const BLOB_CHUNK: f64 = 4.0 * 1024.0 * 1024.0;
-
-/// Up to this size `contentIdOf` reads a `Blob` whole and hashes it with WebCrypto where it can
-/// (which hashes about three times as fast as wasm: `npm run bench`); larger ones are hashed in
-/// chunks, so memory stays bounded.
-const WHOLE_BLOB_MAX: f64 = 32.0 * 1024.0 * 1024.0;
-
-/// SHA-256 of a `Blob`: whole by WebCrypto up to [`WHOLE_BLOB_MAX`], else read in chunks so
-/// neither JavaScript nor wasm memory holds it whole.
+/// SHA-256 of a `Blob`: whole by WebCrypto up to [`WHOLE_BLOB_MAX`], else through its stream, so
+/// neither JavaScript nor wasm memory holds it whole. (Reading a large Blob made of many parts in
+/// `slice().arrayBuffer()` steps fails in Chromium with `NotReadableError`; its stream does not.)
 #[wasm_bindgen(js_name = contentIdOf)]
 pub fn content_id_of(blob: JsValue) -> Promise {
     promise(async move {
@@ -45,25 +37,7 @@ pub fn content_id_of(blob: JsValue) -> Promise {
             let buffer: ArrayBuffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| from_thrown(e, "reading the Blob"))?.unchecked_into();
             return Ok(convert::hash_js_buffer(&buffer).await?.to_string().into());
         }
-        // The next chunk is already being read while this one is hashed: at most two chunks are
-        // held at once, and reading no longer adds to hashing time.
-        let read_chunk = |offset: f64| -> Result<JsFuture> {
-            let chunk = blob.slice_with_f64_and_f64(offset, (offset + BLOB_CHUNK).min(blob.size())).map_err(|e| from_thrown(e, "slicing the Blob"))?;
-            Ok(JsFuture::from(chunk.array_buffer()))
-        };
-        let mut hasher = ContentHasher::new();
-        let mut scratch = Vec::new();
-        let mut offset = 0.0;
-        let mut reading = Some(read_chunk(offset)?);
-        while let Some(current) = reading.take() {
-            let buffer = current.await.map_err(|e| from_thrown(e, "reading the Blob"))?;
-            offset += BLOB_CHUNK;
-            if offset < blob.size() {
-                reading = Some(read_chunk(offset)?);
-            }
-            convert::feed(&mut hasher, &Uint8Array::new(&buffer), &mut scratch);
-        }
-        Ok(hasher.finish().to_string().into())
+        Ok(super::stream::hash_stream(&blob.stream(), "the Blob").await?.0.to_string().into())
     })
 }
 
@@ -189,7 +163,7 @@ pub fn open_attachment_store(options: JsValue) -> Promise {
         }
         let has_indexed_db = Reflect::get(&js_sys::global(), &"indexedDB".into()).is_ok_and(|factory| factory.is_object());
         if has_indexed_db {
-            JsFuture::from(super::classes::IndexedDbAttachmentStore::open(name)).await.map_err(|e| from_thrown(e, "opening IndexedDB"))
+            JsFuture::from(super::classes::IndexedDbAttachmentStore::open(name, JsValue::UNDEFINED)).await.map_err(|e| from_thrown(e, "opening IndexedDB"))
         } else {
             Ok(super::classes::MemoryAttachmentStore::new().into())
         }

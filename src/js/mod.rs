@@ -11,6 +11,8 @@ mod convert;
 mod error;
 mod foreign;
 mod functions;
+mod serve;
+mod stream;
 mod task;
 #[cfg(all(feature = "testing", feature = "durable-object"))]
 mod testing;

@@ -100,6 +100,15 @@ impl InMemoryAttachmentStore {
         })
     }
 
+    /// `start..end` of `id` (`end` exclusive, clamped) as chunks copied out of wasm memory a
+    /// piece at a time, with the metadata. `NotFound` up front.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn read_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentMeta, crate::body::Body)> {
+        let (meta, bytes) = self.get_shared(id)?;
+        let range = crate::core::byte_range::ByteRange::within(start, end, meta.byte_len)?;
+        Ok((meta, crate::body::Body::Chunks(Box::new(SharedChunks { bytes, at: range.start as usize, end: range.end as usize }))))
+    }
+
     /// Metadata and the stored bytes themselves (shared, not copied).
     pub(crate) fn get_shared(&self, id: &AttachmentId) -> Result<(AttachmentMeta, Arc<Vec<u8>>)> {
         let stored = self.tables.transaction(|tx| Ok(tx.attachment(id)?.cloned()))?;
@@ -243,3 +252,26 @@ impl AttachmentStore for InMemoryAttachmentStore {
 
 /// Sweep steps per transaction: every one holds the lock, so other callers wait at most this many.
 const RECLAIM_BATCH: usize = 64;
+
+/// Stored bytes handed out a piece at a time, each piece copied into JavaScript when asked for.
+#[cfg(target_arch = "wasm32")]
+struct SharedChunks {
+    bytes: Arc<Vec<u8>>,
+    at: usize,
+    end: usize,
+}
+
+#[cfg(target_arch = "wasm32")]
+#[async_trait(?Send)]
+impl crate::body::ChunkSource for SharedChunks {
+    async fn next_chunk(&mut self) -> Result<Option<js_sys::Uint8Array>> {
+        const PIECE: usize = 1 << 20;
+        if self.at >= self.end {
+            return Ok(None);
+        }
+        let end = (self.at + PIECE).min(self.end);
+        let chunk = js_sys::Uint8Array::from(&self.bytes[self.at..end]);
+        self.at = end;
+        Ok(Some(chunk))
+    }
+}

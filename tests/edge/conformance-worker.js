@@ -79,6 +79,64 @@ async function commitState(storage) {
   return `a refused state (${error.message.slice(0, 60)}…) rolled back the stamps; a good one landed with them`;
 }
 
+async function upload(storage) {
+  // A stream put: staged under an upload key as it arrives, published by one final transaction.
+  const store = new DurableObjectAttachmentStore(storage, { prefix: `upload-${Date.now()}/` });
+  const part = new Uint8Array(1 << 20);
+  crypto.getRandomValues(part.subarray(0, 65536));
+  const parts = Array.from({ length: 5 }, (_, i) => { const copy = part.slice(); copy[0] = i; return copy; });
+  const stream = (chunks, failAfter = Infinity) => new ReadableStream({
+    pull(controller) {
+      if (failAfter-- <= 0) return controller.error(new Error("the connection dropped"));
+      const next = chunks.shift();
+      next ? controller.enqueue(next) : controller.close();
+    },
+  });
+  const whole = new Uint8Array(5 << 20);
+  parts.forEach((p, i) => whole.set(p, i << 20));
+  const ref = await store.session("s").put(stream(parts.map((p) => p.slice())), { mediaType: "video/mp4" });
+  if (ref.id !== contentId(whole) || ref.byteLen !== whole.length) throw new Error(`streamed put ${JSON.stringify(ref)}`);
+  const read = new Uint8Array(await new Response(await store.getStream(ref.id)).arrayBuffer());
+  if (contentId(read) !== ref.id) throw new Error("getStream differs");
+  if ((await store.manifest.entriesFor(ref.id))[0]?.sessionId !== "s") throw new Error("no intent");
+  const again = await store.put(stream(parts.map((p) => p.slice())), { mediaType: "video/mp4" });
+  if (again.id !== ref.id) throw new Error("a repeat upload names the same content");
+  const staged = async () => [...(await storage.list())].filter(([key]) => key.includes("/u:") || key.includes("/U:")).length;
+  // An upload cut off halfway (the client's connection drops): it rejects and cleans up.
+  const chunks = () => Array.from({ length: 40 }, () => part.slice());
+  const cutOff = await store.put(stream(chunks(), 20), { mediaType: "video/mp4" }).then(() => "resolved", (e) => e.message);
+  if (cutOff === "resolved") throw new Error("a cut-off upload resolved");
+  const publishedBefore = (await storage.list()).size;
+  if ((await staged()) - 5 !== 0) throw new Error(`${await staged()} upload keys left by a cut-off upload`);
+  // An upload that stalls halfway, as one whose worker was killed would stay: a sweep past its
+  // start reclaims what it staged, and when it does finish it finds itself reclaimed and
+  // publishes nothing.
+  let resume;
+  const resumed = new Promise((ok) => (resume = ok));
+  const stalled = [...chunks()];
+  const stalling = new ReadableStream({
+    async pull(controller) {
+      if (stalled.length === 20) await resumed;
+      const next = stalled.shift();
+      next ? controller.enqueue(next) : controller.close();
+    },
+  });
+  const pending = store.put(stalling, { mediaType: "video/mp4" }).then(() => "resolved", (e) => e.message);
+  while ((await staged()) < 5 + 17) await new Promise((r) => setTimeout(r, 5));
+  const during = await staged();
+  await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 60_000);
+  const afterSweep = await staged();
+  resume();
+  const outcome = await pending;
+  if (!/reclaimed by a sweep/.test(outcome)) throw new Error(`the stalled upload ended with: ${outcome}`);
+  // What is left is the first upload's five published chunks: the repeat put was a plain put, so
+  // no sweep takes it.
+  if ((await staged()) !== 5) throw new Error(`${(await staged()) - 5} upload keys left after the sweep and the reclaimed upload`);
+  if (!(await store.head(ref.id))) throw new Error("the plain repeat put's attachment was swept");
+  void publishedBefore;
+  return `5 MiB streamed in, staged and published; a cut-off upload cleaned up (${cutOff.slice(0, 40)}…); a stalled one had ${during - 5} staged keys, ${afterSweep} after the sweep, and then published nothing`;
+}
+
 export class Conformance {
   constructor(ctx) {
     this.storage = ctx.storage;
@@ -92,6 +150,7 @@ export class Conformance {
         : check === "chunking" ? await chunking(this.storage)
         : check === "rollback" ? await rollback(this.storage)
         : check === "commit-state" ? await commitState(this.storage)
+        : check === "upload" ? await upload(this.storage)
         : null;
       return detail === null ? new Response("no such check", { status: 404 }) : new Response(detail);
     } catch (error) {

@@ -27,6 +27,23 @@ export async function checkHttpApi(base) {
       expect(sha256(new Uint8Array(await response.arrayBuffer())) === photoRef.id, "bytes differ");
     }
   });
+  await check("GET answers ranges (206, 416), ETag and If-None-Match (304), as serveAttachment does", async () => {
+    const tag = `"${photoRef.id}"`;
+    const first = await call("GET", `/attachments/${photoRef.id}`, { headers: { range: "bytes=0-9" } });
+    expect(first.status === 206 && first.headers.get("content-range") === `bytes 0-9/${photo.length}`, `status ${first.status}`);
+    expect(sha256(new Uint8Array(await first.arrayBuffer())) === sha256(photo.subarray(0, 10)), "first ten bytes");
+    // Across the Durable Object's 1 MiB chunks.
+    const across = await call("GET", `/attachments/${photoRef.id}`, { headers: { range: `bytes=${(1 << 20) - 5}-${(1 << 20) + 4}` } });
+    expect(sha256(new Uint8Array(await across.arrayBuffer())) === sha256(photo.subarray((1 << 20) - 5, (1 << 20) + 5)), "a range across chunks");
+    const last = await call("GET", `/attachments/${photoRef.id}`, { headers: { range: "bytes=-3" } });
+    expect(last.status === 206 && sha256(new Uint8Array(await last.arrayBuffer())) === sha256(photo.subarray(-3)), "suffix");
+    expect((await call("GET", `/attachments/${photoRef.id}`, { headers: { range: `bytes=${photo.length}-` } })).status === 416, "past the end");
+    const whole = await call("GET", `/attachments/${photoRef.id}`);
+    expect(whole.headers.get("etag") === tag && whole.headers.get("accept-ranges") === "bytes" && /immutable/.test(whole.headers.get("cache-control")), "headers");
+    await whole.arrayBuffer();
+    const cached = await call("GET", `/attachments/${photoRef.id}`, { headers: { "if-none-match": tag } });
+    expect(cached.status === 304, `If-None-Match: ${cached.status}`);
+  });
   await check("HEAD answers headers only", async () => {
     const response = await call("HEAD", `/attachments/${photoRef.id}`);
     expect(response.status === 200 && response.headers.get("content-length") === String(photo.length), `status ${response.status}`);

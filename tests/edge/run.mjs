@@ -64,6 +64,7 @@ mkdirSync(work, { recursive: true });
     ["attachments over the 2 MB value limit are chunked, reassembled and swept whole", "/chunking"],
     ["a put failing mid-transaction leaves nothing behind", "/rollback"],
     ["a commit whose state the storage refuses writes neither stamps nor state", "/commit-state"],
+    ["streams in, staged and published; a cut-off upload cleans up; a sweep reclaims a stalled one's staged chunks", "/upload"],
   ]) {
     await check(name, async () => {
       const response = await fetch(server.base + path, { signal: AbortSignal.timeout(120_000) });

@@ -67,6 +67,7 @@ async function collect(page, url, timeoutMs = 180_000) {
 
 const pages = [
   ["contract", "/tests/contract.html"],
+  ["large attachments", "/tests/large.html"],
   ["workers", "/tests/workers.html"],
   ["reload (write)", "/tests/persist.html?phase=write"],
   ["reload (read)", "/tests/persist.html?phase=read"],
