@@ -17,6 +17,11 @@ const rounds = option("--rounds", 5);
 const scale = option("--scale", 1);
 const text = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const filters = ["--only", "--systems"].filter(text).map((name) => `&${name.slice(2)}=${text(name)}`).join("");
+// `memory` is also the large-attachment bench (bench/large.mjs: a 1 GiB File, the renderer's
+// memory from outside, workerd); `--only memory` runs that alone.
+const only = text("--only")?.split(",");
+const large = !only || only.includes("memory");
+const pageRun = !only || only.some((workload) => workload !== "memory");
 
 mkdirSync(out, { recursive: true });
 execFileSync(join(root, "node_modules/.bin/esbuild"), ["bench/bench.js", "--bundle", "--format=esm", "--external:/dist/*", `--outfile=${out}/bench.js`, "--log-level=warning"], { cwd: root, stdio: "inherit" });
@@ -37,6 +42,9 @@ const size = {
 const workerdWasm = readFileSync(join(dist, "wasm-workerd/web_attachments_bg.wasm"));
 Object.assign(size, { workerdWasmBytes: workerdWasm.length, workerdWasmGzipBytes: gzipSync(workerdWasm, { level: 9 }).length });
 
+let result = { rows: [], references: [], hash: [], memory: {} };
+let chromiumVersion = "";
+if (pageRun) {
 const server = await serve({ mounts: { "/": out, "/dist": dist } });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -46,16 +54,33 @@ const page = await browser.newPage();
 page.on("console", (message) => message.text().startsWith("[bench]") && console.log(message.text()));
 await page.goto(`http://127.0.0.1:${server.address().port}/?rounds=${rounds}&scale=${scale}${filters}`);
 await page.waitForFunction(() => window.__bench, null, { timeout: 40 * 60_000, polling: 1000 });
-const result = await page.evaluate(() => window.__bench);
-const chromiumVersion = browser.version();
+result = await page.evaluate(() => window.__bench);
+chromiumVersion = browser.version();
 await browser.close();
 server.close();
 if (result.error) {
   console.error(result.error);
   process.exit(1);
 }
+}
+let largeFigures;
+if (large) {
+  const printed = execFileSync(process.execPath, [join(root, "bench/large.mjs"), "--scale", String(scale), "--rounds", String(Math.max(3, rounds))], { cwd: root, stdio: ["ignore", "pipe", "inherit"] }).toString();
+  largeFigures = JSON.parse(printed.trim().split("\n").pop());
+  const ours = largeFigures.memory["web-attachments"];
+  const plain = largeFigures.memory["plain IndexedDB"];
+  const readPeak = (steps) => Math.max(steps.readBlobStream.peakGrowthBytes, steps.readStream.peakGrowthBytes, steps.serve.peakGrowthBytes);
+  Object.assign(result.memory, {
+    put1GiB: ours.put.peakGrowthBytes,
+    read1GiB: readPeak(ours),
+    plainPut1GiB: plain.put.peakGrowthBytes,
+    plainRead1GiB: readPeak(plain),
+    workerdPut100MB: largeFigures.workerd.putPeakGrowthBytes,
+    workerdGet100MB: largeFigures.workerd.getPeakGrowthBytes,
+  });
+}
 
-const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion, date: new Date().toISOString() };
+const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion || largeFigures?.chromium, date: new Date().toISOString() };
 // References are not compared systems: the same-layout floor and the transfer puts are reported
 // apart, opt-in ones only appear in the table of a filtered run.
 const REFERENCE = "raw-indexeddb-same-layout";
@@ -69,7 +94,7 @@ const LABELS = {
 const rows = result.rows.filter((row) => !result.references.includes(row.system));
 const layoutFloor = result.rows.filter((row) => row.system === REFERENCE);
 const transferPuts = result.rows.filter((row) => row.system === TRANSFER);
-const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, size };
+const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, large: largeFigures, size };
 
 const fmt = (n, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
 const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB | samples' range |", "|---|---|---:|---:|---:|---:|"];
@@ -85,9 +110,21 @@ lines.push("", "| hashing | size | MB/s |", "|---|---|---:|");
 for (const h of result.hash) lines.push(`| ${h.impl} | ${h.size} | ${fmt(h.mbPerSec)} |`);
 if (result.memory.blobBytes) lines.push("", `wasm memory growth while putting a ${result.memory.blobBytes / 2 ** 20} MiB Blob: ${(result.memory.blob256MiBWasmGrowthBytes / 2 ** 20).toFixed(2)} MiB`);
 const kib = (bytes) => (bytes / 1024).toFixed(1);
+if (largeFigures) {
+  const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const ms = (value) => `${value.toFixed(0)} ms`;
+  const gib = (largeFigures.setup.fileBytes / 2 ** 30).toFixed(2);
+  lines.push("", `| ${gib} GiB File, Chromium (renderer's peak growth; longest main-thread task; time to first byte) | web-attachments | plain IndexedDB, the File as a Blob |`, "|---|---|---|");
+  for (const [step, label] of [["put", "put (hashed on the way)"], ["readBlobStream", "read back: getBlob().stream()"], ["readStream", "read back: getStream"], ["serve", "read back: serveAttachment's body"]]) {
+    const cell = (steps) => `${mib(steps[step].peakGrowthBytes)}; ${ms(steps[step].longestTaskMs)}; ${steps[step].firstByteMs === undefined ? ms(steps[step].ms) + " in all" : ms(steps[step].firstByteMs) + " to first byte"}`;
+    lines.push(`| ${label} | ${cell(largeFigures.memory["web-attachments"])} | ${cell(largeFigures.memory["plain IndexedDB"])} |`);
+  }
+  lines.push("", `× plain IndexedDB (median of ${largeFigures.ratios.rounds.put300MiB.length} rounds): 300 MiB put ${largeFigures.ratios.put300MiB.toFixed(2)}, getBlob ${largeFigures.ratios.getBlob.toFixed(2)}`);
+  lines.push(`workerd, ${(largeFigures.workerd.bytes / 1e6).toFixed(0)} MB through the example service: PUT +${mib(largeFigures.workerd.putPeakGrowthBytes)}, GET +${mib(largeFigures.workerd.getPeakGrowthBytes)} (peak resident growth)`);
+}
 lines.push(`package, what a browser loads: wasm ${kib(size.wasmBytes)} KiB (${kib(size.wasmGzipBytes)} KiB gzipped), JS ${kib(size.jsBytes)} KiB (${kib(size.jsGzipBytes)} KiB gzipped); total ${kib(size.wasmGzipBytes + size.jsGzipBytes)} KiB gzipped`);
 lines.push(`workerd's wasm (with the Durable Object store): ${kib(size.workerdWasmBytes)} KiB (${kib(size.workerdWasmGzipBytes)} KiB gzipped)`);
-lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Chromium ${chromiumVersion}; ${rounds} rounds (a sample each; 1 KiB puts, gets and batches: three a round), medians (ratios: median of each sample's ratio)`);
+lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Chromium ${machine.chromium}; ${rounds} rounds (a sample each; 1 KiB puts, gets and batches: three a round), medians (ratios: median of each sample's ratio)`);
 const table = lines.join("\n");
 console.log(table);
 // Only a complete run may replace the published results.
@@ -95,4 +132,11 @@ writeFileSync(join(out, "table.md"), table + "\n");
 if (!filters && scale === 1) {
   writeFileSync(join(root, "bench/results.json"), JSON.stringify(results, null, 2) + "\n");
   console.log("wrote bench/results.json");
+} else if (!pageRun && scale === 1) {
+  // `--only memory`, complete: its figures replace the last ones; the rest stays as it was.
+  const published = JSON.parse(readFileSync(join(root, "bench/results.json"), "utf8"));
+  published.memory = { ...published.memory, ...results.memory };
+  published.large = { machine, command: results.command, ...largeFigures };
+  writeFileSync(join(root, "bench/results.json"), JSON.stringify(published, null, 2) + "\n");
+  console.log("wrote the memory figures into bench/results.json");
 } else console.log("a filtered or scaled run: bench/results.json left as it was (the table is in target/bench/table.md)");

@@ -121,8 +121,8 @@ impl ChunkSource for StreamChunks {
         }
         let value = Reflect::get(&read, &"value".into()).unwrap_or_default();
         match value.dyn_into::<Uint8Array>() {
-            // A copy: the stream's source may reuse its buffers.
-            Ok(chunk) => Ok(Some(chunk.slice(0, chunk.length()))),
+            // An enqueued chunk is the reader's: no copy needed.
+            Ok(chunk) => Ok(Some(chunk)),
             Err(_) => Err(AttachmentStoreError::invalid_input("the stream must yield Uint8Array chunks")),
         }
     }

@@ -162,9 +162,7 @@ async function render() {
     const thumb = document.createElement("div");
     thumb.className = "thumb";
     if (ref.mediaType.startsWith("image/")) {
-      const { bytes } = await store.get(ref.id);
-      const url = URL.createObjectURL(new Blob([bytes], { type: ref.mediaType }));
-      objectUrls.push(url);
+      const url = await attachmentUrl(ref);
       const img = document.createElement("img");
       img.src = url;
       img.alt = ref.label ?? ref.id;
@@ -189,10 +187,41 @@ async function render() {
       tag.textContent = `${row.sessionId}: ${committed ? "committed" : "pending"}`;
       body.querySelector(".tags").append(tag);
     }
+    const open = document.createElement("button");
+    open.textContent = "Open";
+    open.className = "open";
+    open.onclick = () => view(ref);
+    body.append(open);
     card.append(thumb, body);
     return card;
   })));
   await renderStorage();
+}
+
+/**
+ * Where the page can load an attachment from: the service worker's `attachments/<id>` (served by
+ * serveAttachment: ranges, so videos seek) once it controls the page, else an object URL of
+ * getBlob (read only when the element reads it).
+ */
+async function attachmentUrl(ref) {
+  if (navigator.serviceWorker?.controller) return `./attachments/${ref.id}`;
+  const url = URL.createObjectURL(await store.getBlob(ref.id));
+  objectUrls.push(url);
+  return url;
+}
+
+/** Shows an attachment in the viewer: an image, a PDF in a frame, a video or audio that seeks. */
+async function view(ref) {
+  const src = await attachmentUrl(ref);
+  const kind = ref.mediaType.split("/")[0];
+  const element = kind === "image" ? document.createElement("img")
+    : kind === "video" || kind === "audio" ? Object.assign(document.createElement(kind), { controls: true })
+    : document.createElement("iframe");
+  element.src = src;
+  element.title = ref.label ?? ref.id;
+  $("#viewer-title").textContent = `${ref.label ?? ref.id} · ${ref.mediaType}`;
+  $("#viewer-body").replaceChildren(element);
+  $("#viewer").hidden = false;
 }
 
 async function renderStorage() {
@@ -251,13 +280,19 @@ document.addEventListener("paste", (event) => {
   if (files.length) addFiles(files);
 });
 $("#run-sweep").onclick = runSweep;
+$("#viewer-close").onclick = () => {
+  $("#viewer").hidden = true;
+  $("#viewer-body").replaceChildren();
+};
 $("#persist").onclick = async () => {
   const granted = await navigator.storage?.persist?.();
   $("#persist-state").textContent = granted ? "Granted: storage is persistent." : "Not granted (the browser decides; installed or bookmarked sites get it more often).";
 };
 
 if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("./sw.js").catch((error) => console.warn("offline support unavailable:", error));
+  navigator.serviceWorker.register("./sw.js", { type: "module" }).catch((error) => console.warn("offline support unavailable:", error));
+  // Once the worker controls the page, thumbnails come from its attachments/ URLs.
+  navigator.serviceWorker.addEventListener("controllerchange", () => render());
 }
 await render();
 $("#status").textContent = navigator.onLine ? "ready" : "ready (offline)";

@@ -221,12 +221,19 @@ impl DurableObjectAttachmentStore {
         let mut hasher = ContentHasher::new();
         let mut scratch = Vec::new();
         let (mut ready, mut next_index) = (Vec::new(), 0u64);
+        // Buffers a staged transaction has stored (the storage copies values as it writes them):
+        // reused, so a 100 MB upload churns through a handful of them, not a hundred.
+        let mut spare: Vec<Uint8Array> = Vec::new();
         let mut filling = Uint8Array::new_with_length(chunk_bytes);
         let mut filled = 0u32;
-        let flush = async |ready: &mut Vec<Uint8Array>, next_index: &mut u64| -> Result<()> {
-            let (shared, upload, chunks, first) = (Rc::clone(&self.shared), upload.to_owned(), std::mem::take(ready), *next_index);
+        let flush = async |ready: &mut Vec<Uint8Array>, next_index: &mut u64, spare: &mut Vec<Uint8Array>| -> Result<()> {
+            let (shared, upload, first) = (Rc::clone(&self.shared), upload.to_owned(), *next_index);
+            let chunks = std::mem::take(ready);
             *next_index += chunks.len() as u64;
-            self.shared.storage.transaction(async move |ops| tables::stage_chunks(&ops, &shared.keys, &upload, first, &chunks).await).await
+            let staged = chunks.clone();
+            self.shared.storage.transaction(async move |ops| tables::stage_chunks(&ops, &shared.keys, &upload, first, &staged).await).await?;
+            spare.extend(chunks.into_iter().filter(|chunk| chunk.length() == chunk_bytes));
+            Ok(())
         };
         while let Some(chunk) = source.next_chunk().await? {
             let mut at = 0u32;
@@ -237,10 +244,11 @@ impl DurableObjectAttachmentStore {
                 filling.set(&piece, filled);
                 (filled, at) = (filled + take, at + take);
                 if filled == chunk_bytes {
-                    ready.push(std::mem::replace(&mut filling, Uint8Array::new_with_length(chunk_bytes)));
+                    let next = spare.pop().unwrap_or_else(|| Uint8Array::new_with_length(chunk_bytes));
+                    ready.push(std::mem::replace(&mut filling, next));
                     filled = 0;
                     if ready.len() >= STAGED_PER_TRANSACTION {
-                        flush(&mut ready, &mut next_index).await?;
+                        flush(&mut ready, &mut next_index, &mut spare).await?;
                     }
                 }
             }
@@ -250,7 +258,7 @@ impl DurableObjectAttachmentStore {
             ready.push(filling.slice(0, filled));
         }
         if !ready.is_empty() {
-            flush(&mut ready, &mut next_index).await?;
+            flush(&mut ready, &mut next_index, &mut spare).await?;
         }
         let len = hasher.byte_len();
         Ok((hasher.finish(), len))

@@ -194,6 +194,10 @@ impl IndexedDbAttachmentStore {
         for item in items {
             let bytes = match item.bytes {
                 Bytes::Blob(blob) if tables::stored_with_meta_len(blob.size() as u64) || !self.stores_blobs().await => Bytes::Buffer(read_blob(&blob).await?),
+                // Stored with its media type, so reads can hand it back as it is.
+                Bytes::Blob(blob) if blob.type_() != item.meta.media_type.as_str() => {
+                    Bytes::Blob(typed_slice(&blob, ByteRange::whole(blob.size() as u64), item.meta.media_type.as_str())?)
+                }
                 other => other,
             };
             written.push((item.meta.into_ref(item.id, bytes.byte_len()), bytes));
@@ -234,13 +238,16 @@ impl IndexedDbAttachmentStore {
             return Err(AttachmentStoreError::not_found(id));
         };
         let meta = meta.ok_or_else(|| AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata")))?;
+        if !known_bare {
+            self.bare.remember(id, meta.byte_len);
+        }
         let range = ByteRange::within(start, end, meta.byte_len)?;
         let in_view = |buffer: &ArrayBuffer| Uint8Array::new(buffer).subarray(range.start as u32, range.end as u32);
         let body = match first {
-            tables::FirstRecord::Blob(blob) => {
-                let sliced = blob.slice_with_f64_and_f64_and_content_type(range.start as f64, range.end as f64, meta.media_type.as_str());
-                Body::Blob(sliced.map_err(|error| super::error_map::js_error(error, "slicing a stored Blob"))?)
-            }
+            // As stored when it is wanted whole and typed right (slicing costs the engine a round
+            // trip); else a slice, typed.
+            tables::FirstRecord::Blob(blob) if range == ByteRange::whole(meta.byte_len) && blob.type_() == meta.media_type.as_str() => Body::Blob(blob),
+            tables::FirstRecord::Blob(blob) => Body::Blob(typed_slice(&blob, range, meta.media_type.as_str())?),
             tables::FirstRecord::Small(buffer) => Body::Chunks(Box::new(ViewChunks::new(in_view(&buffer), u32::MAX))),
             tables::FirstRecord::Bare(buffer) if meta.byte_len <= u64::from(buffer.byte_length()) => {
                 Body::Chunks(Box::new(ViewChunks::new(in_view(&buffer), STREAM_PIECE)))
@@ -576,6 +583,11 @@ impl BufferPut {
     fn copy_of(bytes: &[u8], meta: AttachmentCreateMeta) -> Self {
         Self { id: content_id(bytes), bytes: Bytes::Buffer(tables::bytes_to_buffer(bytes)), meta }
     }
+}
+
+/// `range` of `blob` as a Blob of `media_type` (a reference to the same data, nothing copied).
+fn typed_slice(blob: &web_sys::Blob, range: ByteRange, media_type: &str) -> Result<web_sys::Blob> {
+    blob.slice_with_f64_and_f64_and_content_type(range.start as f64, range.end as f64, media_type).map_err(|error| super::error_map::js_error(error, "slicing a Blob"))
 }
 
 /// How much of a buffer already read a stream hands out at a time.

@@ -133,11 +133,17 @@ pub(crate) struct JsBytes {
     pub id: AttachmentId,
     /// An exact-length buffer no one else holds, or a Blob of the bytes.
     pub body: Bytes,
+    /// For a Blob read whole to be hashed: that read, for stores that want a buffer.
+    read: Option<ArrayBuffer>,
 }
+
+/// Up to this size a Blob is kept as a buffer (IndexedDB stores small bytes with their metadata).
+const SMALL_BLOB_MAX: f64 = 64.0 * 1024.0;
 
 /// Up to this size a `Blob` is read whole and hashed with WebCrypto where it can (which hashes
 /// about three times as fast as wasm: `npm run bench`); larger ones are hashed through their
-/// stream, so neither JavaScript nor wasm memory holds them whole, and stay Blobs.
+/// stream, so neither JavaScript nor wasm memory holds them whole. Either way a Blob over 64 KiB
+/// stays a Blob, which IndexedDB stores as it is.
 pub(crate) const WHOLE_BLOB_MAX: f64 = 32.0 * 1024.0 * 1024.0;
 
 /// How much of a buffer is copied into wasm at a time for hashing: wasm memory stays bounded
@@ -158,17 +164,23 @@ impl JsBytes {
         let mut large: Vec<(usize, Self)> = Vec::new();
         for (index, arg) in args.iter_mut().enumerate() {
             match arg {
-                BytesArg::Blob(blob) if blob.size() <= WHOLE_BLOB_MAX => {
+                BytesArg::Blob(blob) if blob.size() <= SMALL_BLOB_MAX => {
                     let read = JsFuture::from(blob.array_buffer()).await.map_err(|e| (index, super::error::from_thrown(e, "reading the Blob")))?;
                     *arg = BytesArg::Read(read.unchecked_into());
                 }
+                // Hashed, and kept a Blob: where the store keeps Blobs it is never read to be stored.
+                BytesArg::Blob(blob) if blob.size() <= WHOLE_BLOB_MAX => {
+                    let read: ArrayBuffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| (index, super::error::from_thrown(e, "reading the Blob")))?.unchecked_into();
+                    let id = hash_js_buffer(&read).await.map_err(|e| (index, e))?;
+                    large.push((index, Self { id, body: Bytes::Blob(blob.clone()), read: Some(read) }));
+                }
                 BytesArg::Blob(blob) => {
                     let (id, _) = super::stream::hash_stream(&blob.stream(), "the Blob").await.map_err(|e| (index, e))?;
-                    large.push((index, Self { id, body: Bytes::Blob(blob.clone()) }));
+                    large.push((index, Self { id, body: Bytes::Blob(blob.clone()), read: None }));
                 }
                 BytesArg::Stream(stream) => {
                     let (id, blob) = super::stream::gather_stream(stream).await.map_err(|e| (index, e))?;
-                    large.push((index, Self { id, body: Bytes::Blob(blob) }));
+                    large.push((index, Self { id, body: Bytes::Blob(blob), read: None }));
                 }
                 BytesArg::View(_) | BytesArg::Read(_) => {}
             }
@@ -187,7 +199,7 @@ impl JsBytes {
         let mut read = Vec::with_capacity(buffers.len());
         for (index, buffer) in buffers.into_iter().enumerate() {
             match buffer {
-                Some(buffer) => read.push(Self { id: hash_js_buffer(&buffer).await.map_err(|e| (index, e))?, body: Bytes::Buffer(buffer) }),
+                Some(buffer) => read.push(Self { id: hash_js_buffer(&buffer).await.map_err(|e| (index, e))?, body: Bytes::Buffer(buffer), read: None }),
                 None => read.push(large.next().map(|(_, bytes)| bytes).ok_or_else(|| (index, AttachmentStoreError::backend("a large Blob went missing")))?),
             }
         }
@@ -197,9 +209,9 @@ impl JsBytes {
     /// The bytes as one buffer, for stores that need them whole (memory, JavaScript-implemented
     /// ones): a Blob is read here.
     pub(crate) async fn into_buffer(self) -> Result<(AttachmentId, ArrayBuffer)> {
-        match self.body {
-            Bytes::Buffer(buffer) => Ok((self.id, buffer)),
-            Bytes::Blob(blob) => Ok((self.id, crate::body::read_blob(&blob).await?)),
+        match (self.body, self.read) {
+            (Bytes::Buffer(buffer), _) | (Bytes::Blob(_), Some(buffer)) => Ok((self.id, buffer)),
+            (Bytes::Blob(blob), None) => Ok((self.id, crate::body::read_blob(&blob).await?)),
         }
     }
 }

@@ -84,7 +84,8 @@ async function upload(storage) {
   const store = new DurableObjectAttachmentStore(storage, { prefix: `upload-${Date.now()}/` });
   const part = new Uint8Array(1 << 20);
   crypto.getRandomValues(part.subarray(0, 65536));
-  const parts = Array.from({ length: 5 }, (_, i) => { const copy = part.slice(); copy[0] = i; return copy; });
+  // 20 MiB: staged in three transactions, so staged buffers are reused on the way.
+  const parts = Array.from({ length: 20 }, (_, i) => { const copy = part.slice(); copy[0] = i; copy[part.length - 1] = i; return copy; });
   const stream = (chunks, failAfter = Infinity) => new ReadableStream({
     pull(controller) {
       if (failAfter-- <= 0) return controller.error(new Error("the connection dropped"));
@@ -92,7 +93,7 @@ async function upload(storage) {
       next ? controller.enqueue(next) : controller.close();
     },
   });
-  const whole = new Uint8Array(5 << 20);
+  const whole = new Uint8Array(20 << 20);
   parts.forEach((p, i) => whole.set(p, i << 20));
   const ref = await store.session("s").put(stream(parts.map((p) => p.slice())), { mediaType: "video/mp4" });
   if (ref.id !== contentId(whole) || ref.byteLen !== whole.length) throw new Error(`streamed put ${JSON.stringify(ref)}`);
@@ -107,7 +108,7 @@ async function upload(storage) {
   const cutOff = await store.put(stream(chunks(), 20), { mediaType: "video/mp4" }).then(() => "resolved", (e) => e.message);
   if (cutOff === "resolved") throw new Error("a cut-off upload resolved");
   const publishedBefore = (await storage.list()).size;
-  if ((await staged()) - 5 !== 0) throw new Error(`${await staged()} upload keys left by a cut-off upload`);
+  if ((await staged()) - 20 !== 0) throw new Error(`${await staged()} upload keys left by a cut-off upload`);
   // An upload that stalls halfway, as one whose worker was killed would stay: a sweep past its
   // start reclaims what it staged, and when it does finish it finds itself reclaimed and
   // publishes nothing.
@@ -122,19 +123,19 @@ async function upload(storage) {
     },
   });
   const pending = store.put(stalling, { mediaType: "video/mp4" }).then(() => "resolved", (e) => e.message);
-  while ((await staged()) < 5 + 17) await new Promise((r) => setTimeout(r, 5));
+  while ((await staged()) < 20 + 17) await new Promise((r) => setTimeout(r, 5));
   const during = await staged();
   await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 60_000);
   const afterSweep = await staged();
   resume();
   const outcome = await pending;
   if (!/reclaimed by a sweep/.test(outcome)) throw new Error(`the stalled upload ended with: ${outcome}`);
-  // What is left is the first upload's five published chunks: the repeat put was a plain put, so
+  // What is left is the first upload's 20 published chunks: the repeat put was a plain put, so
   // no sweep takes it.
-  if ((await staged()) !== 5) throw new Error(`${(await staged()) - 5} upload keys left after the sweep and the reclaimed upload`);
+  if ((await staged()) !== 20) throw new Error(`${(await staged()) - 20} upload keys left after the sweep and the reclaimed upload`);
   if (!(await store.head(ref.id))) throw new Error("the plain repeat put's attachment was swept");
   void publishedBefore;
-  return `5 MiB streamed in, staged and published; a cut-off upload cleaned up (${cutOff.slice(0, 40)}…); a stalled one had ${during - 5} staged keys, ${afterSweep} after the sweep, and then published nothing`;
+  return `20 MiB streamed in, staged and published; a cut-off upload cleaned up (${cutOff.slice(0, 40)}…); a stalled one had ${during - 20} staged keys, ${afterSweep - 20} after the sweep, and then published nothing`;
 }
 
 export class Conformance {

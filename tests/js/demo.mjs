@@ -100,6 +100,56 @@ export async function driveDemo(browser, origin) {
     await page.waitForFunction(() => document.querySelector("#sweep-report").textContent.includes("deleted 1 attachments"), null, { timeout: 10_000 });
     await waitCount(2);
   });
+  await check("its service worker serves attachments from the store: an image, ranges, a PDF, a video that seeks", async () => {
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload(); // controlled now: thumbnails and the viewer load attachments/<id>
+    await waitReady();
+    await page.waitForFunction(() => document.querySelector(".thumb img")?.getAttribute("src")?.startsWith("./attachments/") && document.querySelector(".thumb img").naturalWidth === 160, null, { timeout: 15_000 });
+    // A short real video, recorded in the page, and a PDF, added like any file.
+    const video = await page.evaluate(async () => {
+      const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 48 });
+      const context = canvas.getContext("2d");
+      const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: "video/webm" });
+      const parts = [];
+      recorder.ondataavailable = (event) => parts.push(event.data);
+      recorder.start(100);
+      for (let frame = 0; frame < 50; frame++) {
+        context.fillStyle = `hsl(${frame * 7}, 80%, 50%)`;
+        context.fillRect(0, 0, 64, 48);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      await new Promise((r) => ((recorder.onstop = r), recorder.stop()));
+      const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+      return btoa(String.fromCharCode(...bytes));
+    });
+    const pdf = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
+    await page.setInputFiles("#file-input", [
+      { name: "clip.webm", mimeType: "video/webm", buffer: Buffer.from(video, "base64") },
+      { name: "paper.pdf", mimeType: "application/pdf", buffer: pdf },
+    ]);
+    await waitCount(4);
+    const served = await page.evaluate(async () => {
+      const id = document.querySelector('.card[data-id] .id').title;
+      const range = await fetch(`./attachments/${id}`, { headers: { range: "bytes=0-9" } });
+      return { status: range.status, length: (await range.arrayBuffer()).byteLength, contentRange: range.headers.get("content-range") };
+    });
+    expect(served.status === 206 && served.length === 10 && /^bytes 0-9\//.test(served.contentRange), `range through the service worker: ${JSON.stringify(served)}`);
+    await page.locator(".card", { hasText: "paper.pdf" }).locator("button.open").click();
+    const frame = await page.locator("#viewer-body iframe").getAttribute("src");
+    const pdfType = await page.evaluate((src) => fetch(src).then((r) => `${r.status} ${r.headers.get("content-type")}`), frame);
+    expect(frame.startsWith("./attachments/") && pdfType === "200 application/pdf", `the PDF frame: ${frame} ${pdfType}`);
+    await page.locator(".card", { hasText: "clip.webm" }).locator("button.open").click();
+    const seeked = await page.evaluate(async () => {
+      const element = document.querySelector("#viewer-body video");
+      element.muted = true;
+      await new Promise((ok, ko) => ((element.onloadeddata = ok), (element.onerror = () => ko(new Error(`video error ${element.error?.code}`)))));
+      await element.play();
+      element.currentTime = 1;
+      await new Promise((ok) => (element.onseeked = ok));
+      return { src: element.getAttribute("src"), time: element.currentTime, ready: element.readyState };
+    });
+    expect(seeked.src.startsWith("./attachments/") && seeked.time >= 0.9 && seeked.ready >= 2, `the video: ${JSON.stringify(seeked)}`);
+  });
   await check("the demo works offline once loaded", async () => {
     await page.evaluate(() => navigator.serviceWorker.ready);
     await page.reload(); // now controlled by the service worker, which has cached the files
@@ -107,7 +157,8 @@ export async function driveDemo(browser, origin) {
     await context.setOffline(true);
     await page.reload();
     await waitReady();
-    await waitCount(2);
+    await waitCount(4);
+    await page.waitForFunction(() => document.querySelector(".thumb img")?.naturalWidth === 160, null, { timeout: 15_000 });
     await context.setOffline(false);
   });
   await context.close();
