@@ -11,6 +11,7 @@ export const ERROR_CODES = Object.freeze([
   "InvalidInput",
   "Closed",
   "Backend",
+  "Corrupt",
 ]);
 
 /**

@@ -164,6 +164,13 @@ export interface AttachmentStore extends AttachmentStoreLike {
   /** Releases the store; later calls reject `Closed`. */
   close(): void;
   /**
+   * Re-hashes every attachment, one at a time in bounded memory. A corrupt one (bytes that do not
+   * hash to their id, or that the engine reports lost) loses its bytes and metadata, is reported in
+   * `corrupt`, and keeps its manifest rows: its commits stay, and a re-put of the same content heals
+   * it. `signal` stops it between attachments (rejects `Backend` with the reason as `cause`).
+   */
+  verify(options?: VerifyOptions): Promise<VerifyReport>;
+  /**
    * The state the session last committed with `commit(state)` (a fresh copy each call), or
    * `undefined`. It survives reloads on durable stores.
    */
@@ -174,6 +181,46 @@ export interface AttachmentStore extends AttachmentStoreLike {
    * once the grace period has passed, unless another session holds them.
    */
   releaseSession(sessionId: string): Promise<void>;
+}
+
+/** Options of {@link AttachmentStore.verify}. */
+export interface VerifyOptions {
+  /** Stops the check between attachments; it then rejects `Backend` with the signal's reason as `cause`. */
+  signal?: AbortSignal;
+  /** Called after each attachment with how many are done of how many there are. */
+  onProgress?(done: number, total: number): void;
+}
+
+/** What {@link AttachmentStore.verify} found. */
+export interface VerifyReport {
+  /** Attachments re-hashed. */
+  checkedCount: number;
+  /** Their bytes, in all. */
+  checkedBytes: number;
+  /** Those found corrupt, now removed (their manifest rows kept). */
+  corrupt: AttachmentId[];
+}
+
+/** Options of {@link IndexedDbAttachmentStore.open}. */
+export interface IndexedDbOpenOptions {
+  /**
+   * `false` keeps large Blobs as chunked buffers, as on engines that do not keep Blobs reliably (by
+   * default a probe decides, once per connection).
+   */
+  storeBlobs?: boolean;
+  /**
+   * Every read checks the bytes' hash before it returns (a stream errors at its end): a damaged
+   * attachment rejects `Corrupt` and is removed, never handed back. Default `false`.
+   */
+  verifyReads?: boolean;
+}
+
+/** What the engine said on open when it had discarded the database (Chromium `dataLoss`). */
+export interface DataLoss {
+  /** The engine's kind of loss, as it says it (`"total"`). */
+  kind: string;
+  /** The engine's message, possibly empty. */
+  message: string;
 }
 
 /**
@@ -228,11 +275,11 @@ export interface IndexedDbAttachmentStore extends AttachmentStore, WasmOwned {}
 export declare class IndexedDbAttachmentStore {
   private constructor();
   /**
-   * Opens (creating or upgrading) the database; default name `"web-attachments"`.
-   * `storeBlobs: false` keeps large Blobs as chunked buffers, as on engines that do not keep Blobs
-   * reliably (by default a probe decides, once per connection).
+   * Opens (creating or upgrading) the database; default name `"web-attachments"`. A connection
+   * that the engine closes underneath (a crashed storage process, a lost server) is reopened by
+   * itself and the operation retried; only `close()` and another connection's upgrade give `Closed`.
    */
-  static open(name?: string, options?: { storeBlobs?: boolean }): Promise<IndexedDbAttachmentStore>;
+  static open(name?: string, options?: IndexedDbOpenOptions): Promise<IndexedDbAttachmentStore>;
   /** Deletes a database and everything in it. */
   static deleteDatabase(name: string): Promise<void>;
   /**
@@ -243,6 +290,11 @@ export declare class IndexedDbAttachmentStore {
   storesBlobs(): Promise<boolean>;
   /** The database name. */
   readonly name: string;
+  /**
+   * Set when the engine reported on open that it had discarded the database (its contents are
+   * gone: an emptied store, not a new one); `undefined` otherwise.
+   */
+  readonly dataLoss: DataLoss | undefined;
   /** The manifest in the same database (the same object on every access). */
   readonly manifest: IndexedDbAttachmentManifest;
   /**
@@ -319,7 +371,7 @@ export declare class SessionScopedAttachmentStore {
  * The durable IndexedDB store where `indexedDB` exists (windows, workers), else a memory store
  * (Node, Deno, workerd outside a Durable Object). `persistence` says which.
  */
-export declare function openAttachmentStore(options?: { name?: string }): Promise<IndexedDbAttachmentStore | MemoryAttachmentStore>;
+export declare function openAttachmentStore(options?: { name?: string } & IndexedDbOpenOptions): Promise<IndexedDbAttachmentStore | MemoryAttachmentStore>;
 
 /** Options of {@link reclaimOrphanedAttachments}. */
 export interface ReclaimOptions {
@@ -408,7 +460,8 @@ export type ErrorCode =
   | "QuotaExceeded"
   | "InvalidInput"
   | "Closed"
-  | "Backend";
+  | "Backend"
+  | "Corrupt";
 
 /** Every code, for exhaustive handling. */
 export declare const ERROR_CODES: readonly ErrorCode[];

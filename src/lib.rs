@@ -42,6 +42,7 @@ mod reclaim;
 mod session;
 mod session_state;
 mod store;
+mod verify;
 
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
@@ -80,11 +81,12 @@ pub use crate::reclaim::{reclaim_orphaned_attachments, ReclaimOptions};
 pub use crate::session::SessionScopedAttachmentStore;
 pub use crate::session_state::SessionState;
 pub use crate::store::{AttachmentStore, AttachmentStorePersistence};
+pub use crate::verify::{verify_attachments, VerifyOptions, VerifyReport};
 
 #[cfg(all(target_arch = "wasm32", feature = "durable-object"))]
 pub use crate::durable_object::{DurableObjectAttachmentManifest, DurableObjectAttachmentStore};
 #[cfg(target_arch = "wasm32")]
-pub use crate::indexeddb::{IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
+pub use crate::indexeddb::{DataLoss, IndexedDbAttachmentManifest, IndexedDbAttachmentStore};
 
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

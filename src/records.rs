@@ -387,6 +387,14 @@ impl ToJs for AttachmentReclamationReport {
     }
 }
 
+/// `{ checkedCount, checkedBytes, corrupt }`
+impl ToJs for crate::VerifyReport {
+    fn to_js(&self) -> JsValue {
+        let corrupt: Array = self.corrupt.iter().map(|id| JsValue::from_str(id.as_str())).collect();
+        ObjectBuilder::new().set("checkedCount", self.checked_count as f64).set("checkedBytes", self.checked_bytes as f64).set("corrupt", corrupt).build()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;

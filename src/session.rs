@@ -224,6 +224,14 @@ impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScope
         self.inner.reclaim_abandoned_uploads(older_than_epoch_ms).await
     }
 
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        self.inner.is_intact(id).await
+    }
+
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        self.inner.drop_damaged(id).await
+    }
+
     async fn reclaim_batch(
         &self,
         manifest: &dyn AttachmentManifest,

@@ -125,6 +125,26 @@ pub trait AttachmentStore {
         discard_in_steps(self, manifest, session_id, ids).await
     }
 
+    /// Whether `id`'s stored bytes are whole and hash to it (for [`crate::verify_attachments`]).
+    /// `false` also when the engine reports their data lost (`Corrupt`) or its metadata cannot be
+    /// read back; an attachment deleted
+    /// meanwhile counts as intact (there is nothing to remove). The default reads it with `get`,
+    /// whole; backends read it in bounded memory.
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        match self.get(id).await {
+            Ok(stored) => Ok(crate::core::id::content_id(&stored.bytes) == *id && stored.bytes.len() as u64 == stored.meta.byte_len),
+            Err(error) if matches!(error.code(), ErrorCode::Corrupt | ErrorCode::MetadataDecode | ErrorCode::MissingMeta) => Ok(false),
+            Err(error) if error.code() == ErrorCode::NotFound => Ok(true),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Removes a damaged attachment's bytes and metadata, keeping its manifest rows (their
+    /// commits stand; a put of the same content heals it). The default deletes it.
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        self.delete(id).await
+    }
+
     /// Reclaims uploads begun at or before `older_than_epoch_ms` and never finished (bytes staged
     /// by a streamed put that crashed or was cut off part-way); returns how many. The sweep calls
     /// it after its rows. The default: a store that stages nothing has none.
@@ -324,6 +344,12 @@ impl<S: AttachmentStore + ?Sized> AttachmentStore for &S {
     }
     async fn reclaim_abandoned_uploads(&self, older_than_epoch_ms: i64) -> Result<u64> {
         S::reclaim_abandoned_uploads(self, older_than_epoch_ms).await
+    }
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        S::is_intact(self, id).await
+    }
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        S::drop_damaged(self, id).await
     }
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         S::reclaim_batch(self, manifest, listed, older_than_epoch_ms).await

@@ -10,12 +10,15 @@ use wasm_bindgen_test::*;
 use web_attachments::indexeddb::SCHEMA_VERSION;
 use web_attachments::testing::conformance::{run_all, ConformanceHarness};
 use web_attachments::{
-    content_id, reclaim_orphaned_attachments, AttachmentCreateMeta, AttachmentIntent, AttachmentManifest, AttachmentStore,
+    content_id, reclaim_orphaned_attachments, AttachmentCreateMeta, AttachmentId, AttachmentIntent, AttachmentManifest, AttachmentStore,
     ErrorCode, IndexedDbAttachmentManifest, IndexedDbAttachmentStore, ReclaimOptions, Result, SessionScopedAttachmentStore, SessionState,
 };
 use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest};
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "browser/integrity.rs"]
+mod integrity;
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", js_sys::Date::now(), (js_sys::Math::random() * 1e9) as u64)

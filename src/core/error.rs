@@ -26,6 +26,9 @@ pub enum ErrorCode {
     Closed,
     /// Any other failure of the underlying storage.
     Backend,
+    /// Stored bytes are damaged: they do not hash to their id, or the engine reports their data
+    /// lost. `store.verify()` finds and removes such attachments; a re-put of the content heals one.
+    Corrupt,
 }
 
 impl ErrorCode {
@@ -40,6 +43,7 @@ impl ErrorCode {
             Self::InvalidInput => "InvalidInput",
             Self::Closed => "Closed",
             Self::Backend => "Backend",
+            Self::Corrupt => "Corrupt",
         }
     }
 }

@@ -26,13 +26,6 @@ use crate::store::{commit_session_in_steps, discard_in_steps, reclaim_step_in_st
 /// Chunks staged per transaction while a stream comes in (8 MiB).
 const STAGED_PER_TRANSACTION: usize = 8;
 
-/// Feeds a JavaScript view to `hasher` through `scratch`.
-fn feed_hasher(hasher: &mut ContentHasher, view: &Uint8Array, scratch: &mut Vec<u8>) {
-    scratch.resize(view.length() as usize, 0);
-    view.copy_to(scratch);
-    hasher.update(scratch);
-}
-
 /// A stored attachment's chunks read one storage call per chunk.
 struct StoredChunks {
     shared: Rc<Shared>,
@@ -240,7 +233,7 @@ impl DurableObjectAttachmentStore {
             while at < chunk.length() {
                 let take = (chunk_bytes - filled).min(chunk.length() - at);
                 let piece = chunk.subarray(at, at + take);
-                feed_hasher(&mut hasher, &piece, &mut scratch);
+                crate::body::feed(&mut hasher, &piece, &mut scratch);
                 filling.set(&piece, filled);
                 (filled, at) = (filled + take, at + take);
                 if filled == chunk_bytes {
@@ -297,6 +290,18 @@ impl AttachmentStore for DurableObjectAttachmentStore {
                 tables::delete_rows(&ops, &shared.keys, &id, None).await
             })
             .await
+    }
+
+    /// Read one chunk at a time and hashed.
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        crate::body::body_is_intact(id, self.read_body(id, 0, None).await).await
+    }
+
+    /// Bytes and metadata, in one transaction; the manifest rows stay.
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        self.shared.check_open()?;
+        let (shared, id) = (Rc::clone(&self.shared), id.clone());
+        self.shared.storage.transaction(async move |ops| tables::delete_attachment(&ops, &shared.keys, &id).await).await
     }
 
     fn persistence(&self) -> AttachmentStorePersistence {

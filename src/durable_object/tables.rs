@@ -128,13 +128,13 @@ pub(crate) async fn read_bytes(ops: &Ops, keys: &Keys, stored: &StoredMeta) -> R
     for (_, chunk) in ops.list(&stored.chunks_prefix(keys)).await? {
         let chunk = Uint8Array::new(&chunk);
         if offset + chunk.length() > length {
-            return Err(AttachmentStoreError::backend(format!("attachment {} has more bytes than its metadata says", meta.id)));
+            return Err(AttachmentStoreError::new(ErrorCode::Corrupt, format!("attachment {} has more bytes than its metadata says", meta.id)));
         }
         out.set(&chunk, offset);
         offset += chunk.length();
     }
     if offset != length {
-        return Err(AttachmentStoreError::new(ErrorCode::NotFound, format!("attachment {} is missing bytes", meta.id)));
+        return Err(AttachmentStoreError::new(ErrorCode::Corrupt, format!("attachment {} is missing bytes (store.verify() removes the rest)", meta.id)));
     }
     Ok(out.buffer())
 }
@@ -143,7 +143,7 @@ pub(crate) async fn read_bytes(ops: &Ops, keys: &Keys, stored: &StoredMeta) -> R
 pub(crate) async fn read_chunk(ops: &Ops, keys: &Keys, stored: &StoredMeta, index: u64) -> Result<ArrayBuffer> {
     match ops.get(&stored.chunk_key(keys, index)).await? {
         Some(chunk) => Ok(chunk.unchecked_into()),
-        None => Err(AttachmentStoreError::backend(format!("attachment {} is missing chunk {index}", stored.meta.id))),
+        None => Err(AttachmentStoreError::new(ErrorCode::Corrupt, format!("attachment {} is missing chunk {index} (store.verify() removes the rest)", stored.meta.id))),
     }
 }
 

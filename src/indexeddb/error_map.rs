@@ -5,21 +5,41 @@ use wasm_bindgen::JsValue;
 
 use crate::core::error::{AttachmentStoreError, ErrorCode};
 
+/// The cause given for a transaction the engine aborted without saying why (its `error` is
+/// `null`): what WebKit does when the disk is full.
+pub(crate) const ABORTED_WITHOUT_REASON: &str = "AbortedWithoutReason";
+
+/// Whether an engine's message says the disk (or the engine's own files) ran out of space, however
+/// it says it: Chromium `FILE_ERROR_NO_SPACE` (small values), `Failed to write blobs` (large ones).
+fn says_no_space(message: &str) -> bool {
+    ["NO_SPACE", "No space", "no space", "Failed to write blobs", "disk is full", "Disk full"].iter().any(|words| message.contains(words))
+}
+
+/// Whether an engine's message says the connection to its storage is gone: WebKit when its storage
+/// process dies, Chromium after a full disk ("The database connection is closing").
+fn says_connection_lost(name: &str, message: &str) -> bool {
+    message.contains("Connection to Indexed Database server lost") || message.contains("connection is closing") || (name == "InvalidStateError" && message.contains("did not allow mutations"))
+}
+
 /// The error for a failed IndexedDB call while `doing` something, keeping the original value as
-/// its cause.
+/// its cause. Every engine's way of saying a thing is mapped here, and nowhere else:
 ///
-/// - `QuotaExceededError` (from a request or the aborted transaction): `QuotaExceeded`.
-/// - `InvalidStateError`: the connection is closed (the only way our calls can meet it): `Closed`.
-/// - `DataCloneError`: a value given to be stored cannot be (a session state with a function in
-///   it): `InvalidInput`.
-/// - anything else (`UnknownError`, `AbortError`, `VersionError`, ...): `Backend`.
+/// - a full quota or disk, as any engine reports it, is `QuotaExceeded`: `QuotaExceededError`
+///   (Chromium, Firefox), `DataError: Failed to write blobs (IOError)` and `UnknownError ...
+///   FILE_ERROR_NO_SPACE` (Chromium, a full disk), an abort without a reason (WebKit);
+/// - data the engine says it lost (`NotReadableError`: Chromium, a stored Blob whose file is gone)
+///   is `Corrupt`;
+/// - a value that cannot be stored (`DataCloneError`: a session state with a function in it) is
+///   `InvalidInput`;
+/// - anything else is `Backend`, a lost connection included ([`recovery`] says to reopen; only
+///   when that keeps failing does the caller see it). `Closed` is never the engine's to say: it
+///   comes from `close()` and another connection's `versionchange`, checked before every call.
 pub(crate) fn js_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
-    let field = |name: &str| Reflect::get(&cause, &JsValue::from_str(name)).ok().and_then(|value| value.as_string());
-    let name = field("name").or_else(|| cause.as_string()).unwrap_or_else(|| "Error".to_owned());
-    let detail = field("message").filter(|message| !message.is_empty());
+    let (name, detail) = describe(&cause);
     let code = match name.as_str() {
-        "QuotaExceededError" => ErrorCode::QuotaExceeded,
-        "InvalidStateError" => ErrorCode::Closed,
+        "QuotaExceededError" | ABORTED_WITHOUT_REASON => ErrorCode::QuotaExceeded,
+        _ if says_no_space(&detail) => ErrorCode::QuotaExceeded,
+        "NotReadableError" => ErrorCode::Corrupt,
         "DataCloneError" => ErrorCode::InvalidInput,
         _ => ErrorCode::Backend,
     };
@@ -27,11 +47,43 @@ pub(crate) fn js_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
         "VersionError" => " (the database was created by a newer version of web-attachments)",
         "TransactionInactiveError" => " (a transaction body awaited something other than its own requests)",
         "DataCloneError" => " (the value is not structured-cloneable; nothing was written)",
+        ABORTED_WITHOUT_REASON => " (the engine gave no reason: WebKit does so when the disk is full; nothing was written)",
+        "NotReadableError" => " (the engine lost this data: see store.verify())",
+        _ if code == ErrorCode::QuotaExceeded => " (the disk is full; nothing was written)",
         _ => "",
     };
-    let message = match detail {
-        Some(detail) => format!("IndexedDB failed {doing}: {name}: {detail}{hint}"),
-        None => format!("IndexedDB failed {doing}: {name}{hint}"),
-    };
+    let message = if detail.is_empty() { format!("IndexedDB failed {doing}: {name}{hint}") } else { format!("IndexedDB failed {doing}: {name}: {detail}{hint}") };
     AttachmentStoreError::new(code, message).with_js_cause(cause)
+}
+
+/// What to do after a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recovery {
+    /// Report it.
+    Report,
+    /// The connection is lost (or the write's outcome unknown with it): reopen and run again.
+    Reopen,
+}
+
+/// Whether `error` is a lost connection the operation should be retried through (see
+/// [`js_error`]): `InvalidStateError` while our connection is open (Chromium's "connection is
+/// closing" after a full disk, Firefox's one refused write after a full quota), WebKit's "Connection
+/// to Indexed Database server lost", and an `UnknownError` that is not a full disk (WebKit aborts
+/// with one when its storage process dies, whether or not the transaction committed).
+pub(crate) fn recovery(error: &AttachmentStoreError) -> Recovery {
+    let Some(cause) = error.js_cause() else { return Recovery::Report };
+    let (name, detail) = describe(cause);
+    let lost = says_connection_lost(&name, &detail) || name == "InvalidStateError" || (name == "UnknownError" && !says_no_space(&detail));
+    if lost && error.code() != ErrorCode::QuotaExceeded {
+        Recovery::Reopen
+    } else {
+        Recovery::Report
+    }
+}
+
+/// An engine's error as `(name, message)`.
+fn describe(cause: &JsValue) -> (String, String) {
+    let field = |name: &str| Reflect::get(cause, &JsValue::from_str(name)).ok().and_then(|value| value.as_string());
+    let name = field("name").or_else(|| cause.as_string()).unwrap_or_else(|| "Error".to_owned());
+    (name, field("message").unwrap_or_default())
 }

@@ -13,6 +13,7 @@ mod schema;
 mod store;
 mod tables;
 
+pub use idb::DataLoss;
 pub use manifest::IndexedDbAttachmentManifest;
 #[cfg(feature = "js")]
 pub(crate) use store::BufferPut;

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use async_trait::async_trait;
 
-use super::idb::{delete_database, Database, Mode, Tx};
+use super::idb::{delete_database, DataLoss, Database, Mode, Tx};
 use super::manifest::IndexedDbAttachmentManifest;
 use super::schema::{self, BYTES, MANIFEST, META, PROBE_STORE, SESSIONS};
 use super::tables;
@@ -23,7 +23,7 @@ use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::body::{blob_of, read_blob, Body, Bytes, ViewChunks};
+use crate::body::{blob_of, body_is_intact, damaged, hash_js_buffer, read_blob, Body, Bytes, VerifiedChunks, ViewChunks};
 use crate::core::byte_range::ByteRange;
 
 /// The database name [`IndexedDbAttachmentStore::open`] uses by default in the JavaScript API.
@@ -36,6 +36,7 @@ pub struct IndexedDbAttachmentStore {
     db: Rc<Database>,
     bare: Rc<BareIds>,
     blobs: Rc<BlobSupport>,
+    verify_reads: bool,
 }
 
 /// Options of [`IndexedDbAttachmentStore::open_with`].
@@ -45,6 +46,12 @@ pub struct OpenOptions {
     /// default): where a probe shows the engine keeps Blobs reliably (WebKit has had bugs storing
     /// them). `Some(false)` forces chunked `ArrayBuffer`s, as version 3 stored everything.
     pub store_blobs: Option<bool>,
+    /// Whether every read checks that the bytes hash to their id before it returns them (a stream
+    /// errors at its end), so a disk that damaged them (Firefox hands damaged bytes back without an
+    /// error) never passes them off as good. Damaged bytes are then removed, as
+    /// [`crate::verify_attachments`] would: a put of the same content heals them. Costs a hash per
+    /// read (and a whole extra read for a range or a Blob). Default `false`.
+    pub verify_reads: bool,
 }
 
 /// Whether this connection stores large Blobs as Blobs: forced, or probed once (at the first put
@@ -98,7 +105,26 @@ impl IndexedDbAttachmentStore {
     /// [`Self::open`] with options.
     pub async fn open_with(name: &str, options: OpenOptions) -> Result<Self> {
         let db = Database::open(name, schema::VERSION, schema::upgrade).await?;
-        Ok(Self { db, bare: Rc::default(), blobs: Rc::new(BlobSupport(Cell::new(options.store_blobs))) })
+        Ok(Self { db, bare: Rc::default(), blobs: Rc::new(BlobSupport(Cell::new(options.store_blobs))), verify_reads: options.verify_reads })
+    }
+
+    /// What the engine said if, opening this database, it found it damaged and discarded
+    /// everything in it (Chromium: `dataLoss: "total"`): the store is empty, not new. `None` else.
+    pub fn data_loss(&self) -> Option<DataLoss> {
+        self.db.data_loss()
+    }
+
+    /// Closes the connection underneath the store without telling it, as an engine does when its
+    /// storage process dies: the next call meets the engine's own "connection is closing" error
+    /// and must reopen by itself. For tests of that recovery.
+    #[cfg(feature = "testing")]
+    pub fn sever_connection(&self) {
+        self.db.sever();
+    }
+
+    /// Whether reads check the hash ([`OpenOptions::verify_reads`]).
+    pub fn verifies_reads(&self) -> bool {
+        self.verify_reads
     }
 
     /// Whether large Blobs are stored as Blobs on this connection (probing once if not known).
@@ -232,7 +258,32 @@ impl IndexedDbAttachmentStore {
     /// The bytes of `start..end` (`end` exclusive, clamped to the length) of `id`, with its
     /// metadata, read without holding them all: the stored Blob sliced (read when the caller reads
     /// it), or chunks read one transaction at a time. `NotFound` up front.
+    ///
+    /// With [`OpenOptions::verify_reads`], all of `id`'s chunks are checked as they pass (the last
+    /// read fails `Corrupt`); a range or a stored Blob (handed out as it is) is checked whole first.
     pub async fn read_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentMeta, Body)> {
+        let (meta, body) = self.read_stored_body(id, start, end).await?;
+        if !self.verify_reads {
+            return Ok((meta, body));
+        }
+        let whole = ByteRange::within(start, end, meta.byte_len)? == ByteRange::whole(meta.byte_len);
+        match body {
+            Body::Chunks(chunks) if whole => {
+                let verified = VerifiedChunks::new(chunks, id, meta.byte_len, Box::new(self.clone()));
+                Ok((meta, Body::Chunks(Box::new(verified))))
+            }
+            body => {
+                if !self.is_intact(id).await? {
+                    self.drop_damaged(id).await?;
+                    return Err(damaged(id));
+                }
+                Ok((meta, body))
+            }
+        }
+    }
+
+    /// [`Self::read_body`] as stored, unchecked.
+    async fn read_stored_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentMeta, Body)> {
         let known_bare = self.bare.contains(id);
         let Some((meta, first)) = self.db.read(&[BYTES, META], async |tx| tables::read_first(tx, id, known_bare).await).await? else {
             return Err(AttachmentStoreError::not_found(id));
@@ -274,6 +325,10 @@ impl IndexedDbAttachmentStore {
                     // Read after the transaction, as one whole read.
                     Bytes::Blob(blob) => read_blob(&blob).await?,
                 };
+                if self.verify_reads && (u64::from(bytes.byte_length()) != meta.byte_len || hash_js_buffer(&bytes).await? != *id) {
+                    self.drop_damaged(id).await?;
+                    return Err(damaged(id));
+                }
                 Ok((meta, bytes))
             }
             Some((None, _)) => Err(AttachmentStoreError::new(ErrorCode::MissingMeta, format!("attachment {id} has bytes but no metadata"))),
@@ -394,6 +449,16 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                 Ok(())
             })
             .await
+    }
+
+    /// Read as stored (a Blob through its stream, chunks one transaction at a time) and hashed.
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        body_is_intact(id, self.read_stored_body(id, 0, None).await).await
+    }
+
+    /// Bytes (every chunk) and metadata in one transaction; the manifest rows stay.
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::delete_attachment(tx, id, None)).await
     }
 
     fn reclaim_batch_size(&self) -> usize {

@@ -6,7 +6,7 @@ use wasm_bindgen::{intern, JsCast, JsValue};
 
 use super::idb::{array_of, between, between_keys, keys_starting_with, Request, Tx};
 use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST, SESSIONS};
-use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
@@ -222,13 +222,13 @@ pub(crate) async fn read_attachment(tx: &Tx, id: &AttachmentId, known_bare: bool
     for chunk in chunks.iter() {
         let chunk = Uint8Array::new(buffer_from_js(chunk)?.as_ref());
         if offset + chunk.length() > length {
-            return Err(AttachmentStoreError::backend(format!("attachment {id} has more bytes than its metadata says")));
+            return Err(AttachmentStoreError::new(ErrorCode::Corrupt, format!("attachment {id} has more bytes than its metadata says")));
         }
         joined.set(&chunk, offset);
         offset += chunk.length();
     }
     if offset != length {
-        return Err(AttachmentStoreError::backend(format!("attachment {id} is missing chunks")));
+        return Err(AttachmentStoreError::new(ErrorCode::Corrupt, format!("attachment {id} is missing chunks (the engine lost them: store.verify() removes the rest)")));
     }
     Ok(Some((Some(meta), Bytes::Buffer(joined.buffer()))))
 }
@@ -238,7 +238,7 @@ pub(crate) async fn read_chunk(tx: &Tx, id: &AttachmentId, index: u32) -> Result
     let key = if index == 0 { id_key(id) } else { chunk_key(id, index) };
     let chunk = tx.store(BYTES)?.get(&key).await?;
     if chunk.is_undefined() {
-        return Err(AttachmentStoreError::backend(format!("attachment {id} is missing chunk {index}")));
+        return Err(AttachmentStoreError::new(ErrorCode::Corrupt, format!("attachment {id} is missing chunk {index} (the engine lost it: store.verify() removes the rest)")));
     }
     buffer_from_js(chunk)
 }

@@ -312,6 +312,12 @@ impl AttachmentStore for AnyStore {
     async fn reclaim_abandoned_uploads(&self, older_than_epoch_ms: i64) -> Result<u64> {
         each_store!(self, s => s.reclaim_abandoned_uploads(older_than_epoch_ms).await)
     }
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        each_store!(self, s => s.is_intact(id).await)
+    }
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        each_store!(self, s => s.drop_damaged(id).await)
+    }
     async fn reclaim_batch(&self, manifest: &dyn AttachmentManifest, listed: &[AttachmentManifestEntry], older_than_epoch_ms: i64) -> Result<Vec<SweepStepOutcome>> {
         each_store!(self, s => s.reclaim_batch(manifest, listed, older_than_epoch_ms).await)
     }

@@ -142,6 +142,17 @@ fn ids_to_js(ids: &[crate::AttachmentId]) -> JsValue {
     ids.iter().map(|id| JsValue::from_str(id.as_str())).collect::<Array>().into()
 }
 
+fn verify(store: AnyStore, options: JsValue) -> Promise {
+    promise(async move {
+        let controls = super::controls::Controls::read(&options)?;
+        let mut on_progress = |done, total| controls.progress(done, total);
+        let is_aborted = || controls.should_stop();
+        let options = crate::VerifyOptions { on_progress: Some(&mut on_progress), is_aborted: Some(&is_aborted) };
+        let outcome = crate::verify_attachments(&store, options).await;
+        Ok(controls.finish(outcome)?.to_js())
+    })
+}
+
 fn delete(store: AnyStore, id: JsValue) -> Promise {
     promise(async move {
         if let Some(id) = convert::id_lookup(&id)? {
@@ -197,6 +208,12 @@ macro_rules! store_members {
             /// Deletes unconditionally; idempotent.
             pub fn delete(&self, id: JsValue) -> Promise {
                 delete(self.any(), id)
+            }
+            /// Re-hashes every attachment in bounded memory; removes the bytes and metadata of
+            /// each damaged one (its manifest rows stay, so a re-put heals it) and reports it.
+            /// `options`: `{ signal?, onProgress?(done, total) }`.
+            pub fn verify(&self, options: JsValue) -> Promise {
+                verify(self.any(), options)
             }
             /// `"durable"` or `"ephemeral"`.
             #[wasm_bindgen(getter)]
@@ -336,7 +353,8 @@ pub struct IndexedDbAttachmentStore {
 impl IndexedDbAttachmentStore {
     /// Opens (creating or upgrading) the database `name` (default `"web-attachments"`).
     /// `options.storeBlobs`: `false` stores large Blobs as chunked buffers, as engines without
-    /// reliable Blob storage do (default: probed).
+    /// reliable Blob storage do (default: probed). `options.verifyReads`: every read checks the
+    /// bytes' hash before it returns them (a stream errors at its end; default `false`).
     pub fn open(name: JsValue, options: JsValue) -> Promise {
         promise(async move {
             let name = if name.is_undefined() { DEFAULT_DATABASE_NAME.to_owned() } else { convert::string(&name, &"the database name")? };
@@ -346,10 +364,15 @@ impl IndexedDbAttachmentStore {
             let mut open = crate::indexeddb::OpenOptions::default();
             if !convert::is_absent(&options) {
                 convert::expect_object(&options, &"options")?;
-                let store_blobs = convert::field(&options, "storeBlobs")?;
-                if !convert::is_absent(&store_blobs) {
-                    open.store_blobs = Some(store_blobs.as_bool().ok_or_else(|| AttachmentStoreError::invalid_input(format!("options.storeBlobs must be a boolean, got {}", convert::describe_value(&store_blobs))))?);
-                }
+                let flag = |name: &str| -> Result<Option<bool>> {
+                    let value = convert::field(&options, name)?;
+                    if convert::is_absent(&value) {
+                        return Ok(None);
+                    }
+                    value.as_bool().map(Some).ok_or_else(|| AttachmentStoreError::invalid_input(format!("options.{name} must be a boolean, got {}", convert::describe_value(&value))))
+                };
+                open.store_blobs = flag("storeBlobs")?;
+                open.verify_reads = flag("verifyReads")?.unwrap_or(false);
             }
             let store = crate::indexeddb::IndexedDbAttachmentStore::open_with(&name, open).await?;
             Ok(Self { store, views: Views::default() }.into())
@@ -368,6 +391,19 @@ impl IndexedDbAttachmentStore {
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
         self.store.name().to_owned()
+    }
+
+    /// `{ kind, message }` when the engine, opening the database, found it damaged and discarded
+    /// everything in it (Chromium: `kind` `"total"`), so a host can tell an emptied store from a
+    /// new one; else `undefined`.
+    #[wasm_bindgen(getter, js_name = dataLoss)]
+    pub fn data_loss(&self) -> JsValue {
+        self.store.data_loss().map_or(JsValue::UNDEFINED, |loss| {
+            let object = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&object, &"kind".into(), &loss.kind.into());
+            let _ = js_sys::Reflect::set(&object, &"message".into(), &loss.message.into());
+            object.into()
+        })
     }
 
     /// The manifest in the same database (the same object on every access).

@@ -6,10 +6,11 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::core::error::{AttachmentStoreError, Result};
-use crate::core::id::{AttachmentId, ContentHasher};
+use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::validate_session_id;
 use crate::core::media_type::MediaType;
 use crate::body::Bytes;
+pub(crate) use crate::body::{feed, hash_buffer, hash_js_buffer};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentMeta};
 // Reading plain values is shared with the backends' row decoding.
 pub(crate) use crate::records::{epoch_ms, expect_object, field, is_absent, string, describe_value};
@@ -146,9 +147,6 @@ const SMALL_BLOB_MAX: f64 = 64.0 * 1024.0;
 /// stays a Blob, which IndexedDB stores as it is.
 pub(crate) const WHOLE_BLOB_MAX: f64 = 32.0 * 1024.0 * 1024.0;
 
-/// How much of a buffer is copied into wasm at a time for hashing: wasm memory stays bounded
-/// whatever the attachment's size.
-const HASH_CHUNK: u32 = 1 << 20;
 
 impl JsBytes {
     /// One bytes argument (`put`); see [`Self::read_all`].
@@ -369,57 +367,6 @@ impl Transfer {
             return None;
         }
         buffer.unchecked_ref::<ByteBuffer>().transfer_to_fixed_length().ok()
-    }
-}
-
-/// From this size on, WebCrypto's native SHA-256 beats hashing in wasm despite its async hop.
-const WEB_CRYPTO_FROM_BYTES: u32 = 64 * 1024;
-
-/// SHA-256 of a JavaScript buffer: by WebCrypto where that is faster and available, else in wasm.
-pub(crate) async fn hash_js_buffer(buffer: &ArrayBuffer) -> Result<AttachmentId> {
-    match web_crypto_digest(buffer).await {
-        Some(digest) => digest,
-        None => Ok(hash_buffer(&Uint8Array::new(buffer))),
-    }
-}
-
-/// SHA-256 by `crypto.subtle.digest` for large buffers where the runtime has it (browsers in
-/// secure contexts, workers, workerd, Deno, Node); `None` means "hash in wasm".
-async fn web_crypto_digest(buffer: &ArrayBuffer) -> Option<Result<AttachmentId>> {
-    if buffer.byte_length() < WEB_CRYPTO_FROM_BYTES {
-        return None;
-    }
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
-    let subtle = Reflect::get(&crypto, &"subtle".into()).ok()?;
-    let digest: js_sys::Function = Reflect::get(&subtle, &"digest".into()).ok()?.dyn_into().ok()?;
-    let promise: js_sys::Promise = digest.call2(&subtle, &"SHA-256".into(), buffer).ok()?.dyn_into().ok()?;
-    Some(match JsFuture::from(promise).await {
-        Ok(digest) => {
-            let mut bytes = [0u8; 32];
-            Uint8Array::new(&digest).copy_to(&mut bytes);
-            Ok(AttachmentId::from_digest(bytes))
-        }
-        Err(error) => Err(super::error::from_thrown(error, "hashing with WebCrypto")),
-    })
-}
-
-/// SHA-256 of a JavaScript byte view, copied into wasm one chunk at a time.
-pub(crate) fn hash_buffer(view: &Uint8Array) -> AttachmentId {
-    let mut hasher = ContentHasher::new();
-    feed(&mut hasher, view, &mut Vec::new());
-    hasher.finish()
-}
-
-/// Feeds `view` to `hasher` through `scratch`, at most [`HASH_CHUNK`] bytes at a time, so wasm
-/// memory stays bounded whatever the size (reuse `scratch` across calls).
-pub(crate) fn feed(hasher: &mut ContentHasher, view: &Uint8Array, scratch: &mut Vec<u8>) {
-    let mut offset = 0;
-    while offset < view.length() {
-        let end = (offset + HASH_CHUNK).min(view.length());
-        scratch.resize((end - offset) as usize, 0);
-        view.subarray(offset, end).copy_to(scratch);
-        hasher.update(scratch);
-        offset = end;
     }
 }
 

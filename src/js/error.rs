@@ -32,7 +32,7 @@ pub(crate) fn from_thrown(thrown: JsValue, doing: &str) -> AttachmentStoreError 
     AttachmentStoreError::new(code.unwrap_or(ErrorCode::Backend), format!("{doing}: {message}")).with_js_cause(thrown)
 }
 
-const ALL_CODES: [ErrorCode; 8] = [
+const ALL_CODES: [ErrorCode; 9] = [
     ErrorCode::NotFound,
     ErrorCode::MissingMeta,
     ErrorCode::MetadataDecode,
@@ -41,4 +41,5 @@ const ALL_CODES: [ErrorCode; 8] = [
     ErrorCode::InvalidInput,
     ErrorCode::Closed,
     ErrorCode::Backend,
+    ErrorCode::Corrupt,
 ];

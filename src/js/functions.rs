@@ -1,16 +1,15 @@
 //! The exported free functions.
 
-use std::cell::RefCell;
-
-use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::any::{AnyManifest, AnyStore};
 use super::classes::{promise, thrown};
+use super::controls::Controls;
 use super::convert::{self, bytes_view, describe_value, field, hash_buffer, WHOLE_BLOB_MAX};
 use super::error::from_thrown;
-use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::error::AttachmentStoreError;
 use crate::records::ToJs;
 use crate::{reclaim_orphaned_attachments, ReclaimOptions};
 
@@ -41,51 +40,6 @@ pub fn content_id_of(blob: JsValue) -> Promise {
     })
 }
 
-/// The sweep's options: `{ signal?: AbortSignal, onProgress?: (done, total) => void }`.
-struct SweepControls {
-    signal: Option<JsValue>,
-    on_progress: Option<Function>,
-    failure: RefCell<Option<AttachmentStoreError>>,
-}
-
-impl SweepControls {
-    fn read(options: &JsValue) -> Result<Self> {
-        let mut controls = Self { signal: None, on_progress: None, failure: RefCell::new(None) };
-        if options.is_undefined() || options.is_null() {
-            return Ok(controls);
-        }
-        convert::expect_object(options, &"options")?;
-        let signal = field(options, "signal")?;
-        if !(signal.is_undefined() || signal.is_null()) {
-            if field(&signal, "aborted").ok().is_none_or(|aborted| aborted.as_bool().is_none()) {
-                return Err(AttachmentStoreError::invalid_input("options.signal must be an AbortSignal"));
-            }
-            controls.signal = Some(signal);
-        }
-        let on_progress = field(options, "onProgress")?;
-        if !(on_progress.is_undefined() || on_progress.is_null()) {
-            controls.on_progress = Some(on_progress.dyn_into().map_err(|_| AttachmentStoreError::invalid_input("options.onProgress must be a function"))?);
-        }
-        Ok(controls)
-    }
-
-    fn progress(&self, done: u64, total: u64) {
-        if let Some(callback) = &self.on_progress {
-            if let Err(thrown) = callback.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into()) {
-                self.failure.borrow_mut().get_or_insert(from_thrown(thrown, "options.onProgress threw"));
-            }
-        }
-    }
-
-    fn signal_aborted(&self) -> bool {
-        self.signal.as_ref().is_some_and(|signal| field(signal, "aborted").ok().and_then(|a| a.as_bool()) == Some(true))
-    }
-
-    fn should_stop(&self) -> bool {
-        self.failure.borrow().is_some() || self.signal_aborted()
-    }
-}
-
 /// Reclaims what sessions intended before `olderThanEpochMs` and never committed.
 #[wasm_bindgen(js_name = reclaimOrphanedAttachments)]
 pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, options: JsValue) -> Promise {
@@ -93,22 +47,12 @@ pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, 
         let manifest = AnyManifest::from_js(&manifest)?;
         let store = AnyStore::from_js(&store)?;
         let older_than = convert::epoch_ms(&older_than_epoch_ms, &"olderThanEpochMs")?;
-        let controls = SweepControls::read(&options)?;
+        let controls = Controls::read(&options)?;
         let mut on_progress = |done, total| controls.progress(done, total);
         let is_aborted = || controls.should_stop();
         let options = ReclaimOptions { on_progress: Some(&mut on_progress), is_aborted: Some(&is_aborted) };
         let outcome = reclaim_orphaned_attachments(&manifest, &store, older_than, options).await;
-        if let Some(failure) = controls.failure.take() {
-            return Err(failure);
-        }
-        match outcome {
-            Ok(report) => Ok(report.to_js()),
-            Err(error) if controls.signal_aborted() => {
-                let reason = controls.signal.as_ref().and_then(|signal| Reflect::get(signal, &"reason".into()).ok()).unwrap_or_default();
-                Err(error.with_js_cause(reason))
-            }
-            Err(error) => Err(error),
-        }
+        Ok(controls.finish(outcome)?.to_js())
     })
 }
 
@@ -163,7 +107,7 @@ pub fn open_attachment_store(options: JsValue) -> Promise {
         }
         let has_indexed_db = Reflect::get(&js_sys::global(), &"indexedDB".into()).is_ok_and(|factory| factory.is_object());
         if has_indexed_db {
-            JsFuture::from(super::classes::IndexedDbAttachmentStore::open(name, JsValue::UNDEFINED)).await.map_err(|e| from_thrown(e, "opening IndexedDB"))
+            JsFuture::from(super::classes::IndexedDbAttachmentStore::open(name, options)).await.map_err(|e| from_thrown(e, "opening IndexedDB"))
         } else {
             Ok(super::classes::MemoryAttachmentStore::new().into())
         }

@@ -7,6 +7,7 @@
 
 mod any;
 mod classes;
+mod controls;
 mod convert;
 mod error;
 mod foreign;

@@ -102,7 +102,7 @@ impl InMemoryAttachmentStore {
 
     /// `start..end` of `id` (`end` exclusive, clamped) as chunks copied out of wasm memory a
     /// piece at a time, with the metadata. `NotFound` up front.
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "js"))]
     pub(crate) fn read_body(&self, id: &AttachmentId, start: u64, end: Option<u64>) -> Result<(AttachmentMeta, crate::body::Body)> {
         let (meta, bytes) = self.get_shared(id)?;
         let range = crate::core::byte_range::ByteRange::within(start, end, meta.byte_len)?;
@@ -219,6 +219,18 @@ impl AttachmentStore for InMemoryAttachmentStore {
         })
     }
 
+    async fn is_intact(&self, id: &AttachmentId) -> Result<bool> {
+        Ok(match self.get_shared(id) {
+            Ok((meta, bytes)) => content_id(&bytes) == meta.id && bytes.len() as u64 == meta.byte_len,
+            Err(_) => true,
+        })
+    }
+
+    /// Bytes and metadata go; the rows stay.
+    async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
+        self.tables.transaction(|tx| tx.delete_attachment(id))
+    }
+
     fn reclaim_batch_size(&self) -> usize {
         RECLAIM_BATCH
     }
@@ -254,14 +266,14 @@ impl AttachmentStore for InMemoryAttachmentStore {
 const RECLAIM_BATCH: usize = 64;
 
 /// Stored bytes handed out a piece at a time, each piece copied into JavaScript when asked for.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 struct SharedChunks {
     bytes: Arc<Vec<u8>>,
     at: usize,
     end: usize,
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 #[async_trait(?Send)]
 impl crate::body::ChunkSource for SharedChunks {
     async fn next_chunk(&mut self) -> Result<Option<js_sys::Uint8Array>> {

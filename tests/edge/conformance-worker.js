@@ -138,6 +138,38 @@ async function upload(storage) {
   return `20 MiB streamed in, staged and published; a cut-off upload cleaned up (${cutOff.slice(0, 40)}…); a stalled one had ${during - 20} staged keys, ${afterSweep - 20} after the sweep, and then published nothing`;
 }
 
+async function integrity(storage) {
+  // Damage done by hand (real storage does not damage a value on demand): a flipped byte in a
+  // small attachment's chunk, a lost chunk of a large one. `verify` finds both, removes them and
+  // keeps their rows, and a re-put heals.
+  const prefix = `integrity-${Date.now()}/`;
+  const store = new DurableObjectAttachmentStore(storage, { prefix });
+  const small = new TextEncoder().encode("a small attachment");
+  const large = new Uint8Array(5 * 1024 * 1024);
+  for (let i = 0; i < large.length; i += 65536) crypto.getRandomValues(large.subarray(i, i + 65536));
+  const session = store.session("s");
+  const [a, b] = [await session.put(small, { mediaType: "text/plain" }), await session.put(large, { mediaType: "video/mp4" })];
+  const intact = await session.put(new TextEncoder().encode("intact"), { mediaType: "text/plain" });
+  await session.commit();
+  const chunk = `${prefix}b:${a.id}:00000000`;
+  const flipped = new Uint8Array(await storage.get(chunk));
+  flipped[0] ^= 1;
+  await storage.put(chunk, flipped.buffer);
+  await storage.delete(`${prefix}b:${b.id}:00000001`);
+  const lost = await store.get(b.id).then(() => "resolved", (e) => e.code);
+  if (lost !== "Corrupt") throw new Error(`a lost chunk read as ${lost}`);
+  const report = await store.verify();
+  const expected = [a.id, b.id].sort();
+  if (report.checkedCount !== 3 || report.checkedBytes !== 6 || JSON.stringify(report.corrupt) !== JSON.stringify(expected)) throw new Error(`report ${JSON.stringify(report)}`);
+  if ((await store.get(a.id).then(() => "resolved", (e) => e.code)) !== "NotFound") throw new Error("damaged bytes kept");
+  if ([...(await storage.list({ prefix: `${prefix}b:${b.id}:` }))].length) throw new Error("chunks of the damaged attachment left");
+  if ((await store.manifest.entriesFor(b.id))[0]?.committedAtEpochMs === undefined) throw new Error("its commit was dropped");
+  await store.put(large, { mediaType: "video/mp4" });
+  if (contentId((await store.get(b.id)).bytes) !== b.id || (await store.verify()).corrupt.length) throw new Error("the re-put did not heal it");
+  void intact;
+  return `verify found a flipped byte and a lost chunk (${JSON.stringify(report.corrupt.map((id) => id.slice(0, 8)))}), removed them, kept their commits; a re-put healed`;
+}
+
 export class Conformance {
   constructor(ctx) {
     this.storage = ctx.storage;
@@ -152,6 +184,7 @@ export class Conformance {
         : check === "rollback" ? await rollback(this.storage)
         : check === "commit-state" ? await commitState(this.storage)
         : check === "upload" ? await upload(this.storage)
+        : check === "integrity" ? await integrity(this.storage)
         : null;
       return detail === null ? new Response("no such check", { status: 404 }) : new Response(detail);
     } catch (error) {

@@ -65,6 +65,7 @@ mkdirSync(work, { recursive: true });
     ["a put failing mid-transaction leaves nothing behind", "/rollback"],
     ["a commit whose state the storage refuses writes neither stamps nor state", "/commit-state"],
     ["streams in, staged and published; a cut-off upload cleans up; a sweep reclaims a stalled one's staged chunks", "/upload"],
+    ["verify removes damaged attachments (a flipped byte, a lost chunk) and keeps their commits", "/integrity"],
   ]) {
     await check(name, async () => {
       const response = await fetch(server.base + path, { signal: AbortSignal.timeout(120_000) });

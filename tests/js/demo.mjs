@@ -1,6 +1,6 @@
 // Drives the www/ demo like a person: adds an image and a text file, commits, abandons a draft in
 // another session, sweeps it away, reloads, goes offline; saves a screenshot for people to look at.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { deflateSync } from "node:zlib";
 import { collector, expect } from "../support/results.mjs";
@@ -105,26 +105,11 @@ export async function driveDemo(browser, origin) {
     await page.reload(); // controlled now: thumbnails and the viewer load attachments/<id>
     await waitReady();
     await page.waitForFunction(() => document.querySelector(".thumb img")?.getAttribute("src")?.startsWith("./attachments/") && document.querySelector(".thumb img").naturalWidth === 160, null, { timeout: 15_000 });
-    // A short real video, recorded in the page, and a PDF, added like any file.
-    const video = await page.evaluate(async () => {
-      const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 48 });
-      const context = canvas.getContext("2d");
-      const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: "video/webm" });
-      const parts = [];
-      recorder.ondataavailable = (event) => parts.push(event.data);
-      recorder.start(100);
-      for (let frame = 0; frame < 50; frame++) {
-        context.fillStyle = `hsl(${frame * 7}, 80%, 50%)`;
-        context.fillRect(0, 0, 64, 48);
-        await new Promise((r) => setTimeout(r, 40));
-      }
-      await new Promise((r) => ((recorder.onstop = r), recorder.stop()));
-      const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
-      return btoa(String.fromCharCode(...bytes));
-    });
+    // A short real video (recorded once by MediaRecorder in Chromium: tests/fixtures/clip.webm) and a PDF, added like any file.
+    const video = readFileSync(resolve(import.meta.dirname, "../fixtures/clip.webm"));
     const pdf = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
     await page.setInputFiles("#file-input", [
-      { name: "clip.webm", mimeType: "video/webm", buffer: Buffer.from(video, "base64") },
+      { name: "clip.webm", mimeType: "video/webm", buffer: video },
       { name: "paper.pdf", mimeType: "application/pdf", buffer: pdf },
     ]);
     await waitCount(4);

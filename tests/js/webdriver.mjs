@@ -34,7 +34,9 @@ export async function openWebDriver(kind) {
   const driver = spawn(command, args, { stdio: "ignore" });
   const base = `http://127.0.0.1:${port}`;
   const call = async (method, path, body) => {
-    const response = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body) });
+    // Bounded, so a browser that died under its driver fails the run instead of stalling it.
+    const signal = AbortSignal.timeout(120_000);
+    const response = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body), signal });
     const json = await response.json();
     if (!response.ok) throw new Error(`${kind} WebDriver ${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
     return json.value;

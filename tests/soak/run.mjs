@@ -4,7 +4,7 @@
 // failing run is printed: the same seed replays the same calls (their interleaving is the
 // machine's).
 import { resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../js/chromium.mjs";
 import { serve } from "../../scripts/serve.mjs";
 import { exitCode, report } from "../support/results.mjs";
 import { openWebDriver } from "../js/webdriver.mjs";
@@ -38,10 +38,7 @@ async function collect(page) {
 for (const kind of browsers) {
   let results;
   if (kind === "chromium") {
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    const browser = await launchChromium("soak");
     const page = await browser.newPage();
     results = await collect({ goto: (to) => page.goto(to), evaluate: (script) => page.evaluate(script) });
     await browser.close();

@@ -1,18 +1,25 @@
 // Pass/fail bookkeeping shared by the Node-side test scripts (tests/js, tests/edge): each suite
 // prints its lines and a closing `<suite>: N passed, N failed`.
 
-/** A fresh tally and a `check(name, fn)` that runs `fn` and records the outcome. */
+/**
+ * A fresh tally and a `check(name, fn, timeoutMs?)` that runs `fn` and records the outcome. A check
+ * that has not settled after `timeoutMs` (default 5 minutes) fails, so no hang stalls a whole run.
+ */
 export function collector() {
   const results = { passed: 0, failed: 0, failures: [], names: [] };
-  const check = async (name, fn) => {
+  const check = async (name, fn, timeoutMs = 300_000) => {
+    let timer;
+    const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`did not finish within ${timeoutMs} ms`)), timeoutMs)));
     try {
-      const detail = await fn();
+      const detail = await Promise.race([fn(), late]);
       results.passed++;
       results.names.push(`ok ${name}${typeof detail === "string" && detail ? ` (${detail})` : ""}`);
     } catch (error) {
       results.failed++;
       results.failures.push(`${name}: ${(error.stdout ?? "") + error.message}`);
       results.names.push(`FAIL ${name}`);
+    } finally {
+      clearTimeout(timer);
     }
   };
   return { results, check };

@@ -164,7 +164,12 @@ fn dom_exceptions_map_to_contract_codes_and_keep_their_cause() {
     let quota = js_error(exception("QuotaExceededError"), "writing");
     assert_eq!(quota.code(), ErrorCode::QuotaExceeded);
     assert_eq!(Reflect::get(quota.js_cause().unwrap(), &"name".into()).unwrap(), "QuotaExceededError");
-    assert_eq!(js_error(exception("InvalidStateError"), "x").code(), ErrorCode::Closed);
+    let closing = js_error(exception("InvalidStateError"), "x");
+    assert_eq!((closing.code(), crate::indexeddb::error_map::recovery(&closing)), (ErrorCode::Backend, crate::indexeddb::error_map::Recovery::Reopen), "the engine closing our connection: reopen");
+    let no_space = js_error(JsValue::from(web_sys::DomException::new_with_message_and_name("Failed to write blobs (IOError)", "DataError").unwrap()), "x");
+    assert_eq!((no_space.code(), crate::indexeddb::error_map::recovery(&no_space)), (ErrorCode::QuotaExceeded, crate::indexeddb::error_map::Recovery::Report));
+    assert_eq!(js_error(JsValue::from_str(crate::indexeddb::error_map::ABORTED_WITHOUT_REASON), "x").code(), ErrorCode::QuotaExceeded, "WebKit: an abort without a reason");
+    assert_eq!(js_error(exception("NotReadableError"), "x").code(), ErrorCode::Corrupt);
     assert_eq!(js_error(exception("UnknownError"), "x").code(), ErrorCode::Backend);
     assert_eq!(js_error(JsValue::from_str("AbortError"), "x").message(), "IndexedDB failed x: AbortError");
 }

@@ -107,7 +107,7 @@ test("exports: AttachmentStoreError is an Error subclass with the contract's cod
   assert.ok(error instanceof Error && error instanceof AttachmentStoreError);
   assert.equal(error.name, "AttachmentStoreError");
   assert.equal(error.cause, 1);
-  assert.deepEqual([...ERROR_CODES], ["NotFound", "MissingMeta", "MetadataDecode", "ManifestRecordFailed", "QuotaExceeded", "InvalidInput", "Closed", "Backend"]);
+  assert.deepEqual([...ERROR_CODES], ["NotFound", "MissingMeta", "MetadataDecode", "ManifestRecordFailed", "QuotaExceeded", "InvalidInput", "Closed", "Backend", "Corrupt"]);
 });
 
 test("contentId hashes Uint8Array and ArrayBuffer; contentIdOf hashes Blobs whole or in chunks", async () => {

@@ -9,7 +9,7 @@ use web_sys::{IdbTransaction, IdbTransactionMode};
 use super::super::database::Database;
 use super::super::event::{attach_transaction, is_key_taken, EventFuture};
 use super::{CommittableTransaction, Mode, Tx};
-use super::super::super::error_map::js_error;
+use super::super::super::error_map::{js_error, recovery, Recovery, ABORTED_WITHOUT_REASON};
 use crate::core::error::Result;
 
 #[wasm_bindgen]
@@ -38,6 +38,10 @@ impl SharedRead {
     pub(crate) const MAX_READS: u32 = 32;
 }
 
+/// How many times an operation runs (the first time included) before a lost connection's error is
+/// reported: the connection is reopened before each retry, with growing pauses.
+const ATTEMPTS: u32 = 4;
+
 impl Database {
     /// Runs the reads of `body` over `stores`, resolving once they have answered (waiting for the
     /// transaction's `complete` would only add latency).
@@ -49,7 +53,13 @@ impl Database {
     /// connection begins later waits for the shared transaction to end. If the engine has ended it
     /// (a request cannot be issued), `body` runs again on a fresh transaction: reads have no
     /// effects, so running one twice is harmless.
+    ///
+    /// A lost connection is reopened and the reads run again ([`Self::retrying`]).
     pub(crate) async fn read<T>(&self, stores: &'static [&'static str], body: impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
+        self.retrying(async || self.read_once(stores, &body).await).await
+    }
+
+    async fn read_once<T>(&self, stores: &'static [&'static str], body: &impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
         if let Some(tx) = self.shared_read_over(stores)? {
             let outcome = body(&tx).await;
             if !tx.refused.get() {
@@ -73,7 +83,36 @@ impl Database {
 
     /// Runs `body` in a writing transaction over `stores`, resolving once it has committed. If
     /// `body` fails the transaction is aborted, so none of its writes land.
-    pub(crate) async fn run<T>(&self, stores: &'static [&'static str], mode: Mode, body: impl AsyncFnOnce(&Tx) -> Result<T>) -> Result<T> {
+    ///
+    /// If the connection is lost (before, or during: the outcome is then unknown, and WebKit
+    /// reports an abort for a transaction that did commit), it is reopened and `body` runs again
+    /// in a new transaction. Every write of this library is idempotent (content-addressed puts,
+    /// stamps, forgets, deletes), so running one twice is harmless, and a write that may have
+    /// landed is never reported lost.
+    pub(crate) async fn run<T>(&self, stores: &'static [&'static str], mode: Mode, body: impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
+        self.retrying(async || self.run_once(stores, mode, &body).await).await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for a reason other than a lost connection, or has
+    /// run [`ATTEMPTS`] times; reopening the connection first whenever it is lost.
+    async fn retrying<T>(&self, attempt: impl AsyncFn() -> Result<T>) -> Result<T> {
+        let mut tries = 1;
+        loop {
+            self.check_open()?;
+            if self.lost.get() {
+                self.reopen().await?;
+            }
+            match attempt().await {
+                Err(error) if tries < ATTEMPTS && !self.closed.get() && recovery(&error) == Recovery::Reopen => {
+                    tries += 1;
+                    self.lost.set(true);
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn run_once<T>(&self, stores: &'static [&'static str], mode: Mode, body: &impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
         let tx = self.begin(stores, Some(mode))?;
         match body(&tx).await {
             Ok(value) => {
@@ -115,13 +154,14 @@ impl Database {
     fn begin(&self, stores: &'static [&'static str], mode: Option<Mode>) -> Result<Tx> {
         self.check_open()?;
         let names = self.scope(stores);
+        let connection = self.raw.borrow().clone();
         let raw = match mode {
-            None => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
-            Some(Mode::Write) => self.raw.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
+            None => connection.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
+            Some(Mode::Write) => connection.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
             Some(Mode::WriteStrict) => {
                 let options = js_sys::Object::new();
                 let _ = Reflect::set(&options, &"durability".into(), &"strict".into());
-                self.raw.unchecked_ref::<DatabaseWithOptions>().transaction_with_options(&names, "readwrite", &options)
+                connection.unchecked_ref::<DatabaseWithOptions>().transaction_with_options(&names, "readwrite", &options)
             }
         }
         .map_err(|error| js_error(error, "starting a transaction"))?;
@@ -137,7 +177,8 @@ impl Database {
             let source = raw.clone();
             EventFuture::listen(&raw, attach_transaction, move |event| match event.type_().as_str() {
                 "complete" => Some(Ok(JsValue::UNDEFINED)),
-                "abort" => Some(Err(source.error().map_or_else(|| JsValue::from_str("AbortError"), JsValue::from))),
+                // No reason given: what WebKit does when the disk is full (error_map decides).
+                "abort" => Some(Err(source.error().map_or_else(|| JsValue::from_str(ABORTED_WITHOUT_REASON), JsValue::from))),
                 // A request failed; unless it is a tolerated taken key, `abort` follows.
                 _ => {
                     if is_key_taken(event) {

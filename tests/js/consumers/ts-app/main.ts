@@ -18,6 +18,7 @@ import {
   type PutOptions,
   type ReclamationReport,
   type StoredAttachment,
+  type VerifyReport,
 } from "web-attachments";
 // @ts-expect-error the browser entry's types do not declare the Durable Object store (`vite build` would fail on it)
 import { DurableObjectAttachmentStore as OnlyInWorkerd } from "web-attachments";
@@ -60,6 +61,13 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const pending: string[] = await session.pending();
   await session.discard(pending);
   const saved: unknown = await store.sessionState("conversation");
+  // Integrity: a check of every attachment, reads that verify, and what the engine said it lost.
+  const checked: VerifyReport = await store.verify({ signal: AbortSignal.timeout(60_000), onProgress: (done: number, total: number) => void [done, total] });
+  const corruptIds: string[] = checked.corrupt;
+  const verifying: IndexedDbAttachmentStore = await IndexedDbAttachmentStore.open("checked", { verifyReads: true, storeBlobs: false });
+  const lost: string | undefined = verifying.dataLoss?.kind;
+  // @ts-expect-error verifyReads is a boolean
+  await IndexedDbAttachmentStore.open("x", { verifyReads: 1 });
   await store.releaseSession("conversation");
   try {
     await session.commit();
@@ -108,12 +116,12 @@ export async function example(file: Blob, manifest: AttachmentManifestLike): Pro
   const p: "volatile" = store.persistence;
   // @ts-expect-error error codes are a closed union
   const c: ErrorCode = "Oops";
-  const somewhere = await openAttachmentStore({ name: "x" });
+  const somewhere = await openAttachmentStore({ name: "x", verifyReads: true });
   const kind: "durable" | "ephemeral" = somewhere.persistence;
   // @ts-expect-error discard takes ids
   await session.discard("all");
   void [batch, ids, withState, saved, width, committedAt, report, other, model, id, p, c, kind, OnlyInWorkerd];
-  void [blob, response, digest, fromFile, typedFile, dataUrl, loaded, loadedType, bodyFromLoaded];
+  void [blob, response, digest, fromFile, typedFile, dataUrl, loaded, loadedType, bodyFromLoaded, corruptIds, lost];
   return report.deletedCount;
 }
 
