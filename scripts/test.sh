@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: native Rust (pure core, memory backend, property tests), the wasm suites in
 # headless Chromium, Firefox and WebKit against real IndexedDB, then the npm package as a user
-# installs it (contract, workers, reload, upgrade, Vite, esbuild, TypeScript, demo), the soak, a smoke run of the
+# installs it (contract, workers, reload, upgrade, Vite, esbuild, TypeScript, demo), the soak, the
+# fault lab, a smoke run of the
 # benchmark, and the edge runtimes (workerd with Durable Objects, Deno, Node). Set-up first
 # (idempotent).
 set -euo pipefail
@@ -38,6 +39,8 @@ WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh
 bounded 20 xvfb-run -a node tests/js/run.mjs
 echo "== soak: two pages and a worker per engine, a seeded mix for 45 s, checked against the history (longer: npm run soak)"
 bounded 8 xvfb-run -a node tests/soak/run.mjs --seconds 45
+echo "== faults: a quota, a full disk, kill -9 mid-workload (5 cycles), damaged files, in Chromium and Firefox (more: npm run faults -- --cycles N)"
+bounded 15 node tests/faults/run.mjs --cycles 5
 echo "== benchmark: a smoke run at 2% scale (every system and workload works; figures not for quoting)"
 bounded 8 node bench/run.mjs --rounds 1 --scale 0.02
 echo "== A/B tool: one sample of the package against itself, with the minimal wasm get (works; figures not for quoting)"

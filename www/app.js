@@ -92,6 +92,7 @@ async function commitSession(id, note, previous) {
   const attachments = [...new Set([...(previous?.attachments ?? []), ...(await session.pending())])];
   try {
     const committed = await session.commit({ note, attachments, savedAt: Date.now() });
+    drafts.delete(id);
     say(`Committed ${committed.length} attachment${committed.length === 1 ? "" : "s"} of ${id} with its state.`);
   } catch (error) {
     if (error instanceof AttachmentStoreError && error.code === "NotFound") {
@@ -105,6 +106,10 @@ async function commitSession(id, note, previous) {
   }
   await render();
 }
+
+/** Notes typed and not committed yet, by session: a render (another tab's change, the service
+ * worker taking over) must not wipe what the user is typing. */
+const drafts = new Map();
 
 async function render() {
   const { refs, rowsById, bySession } = await snapshot();
@@ -126,7 +131,7 @@ async function render() {
     line.querySelector("strong").textContent = id;
     line.querySelector(".counts").textContent = `${rows.length - pending.length} committed · ${pending.length} pending`;
     // The conversation's own state, saved by commit(state) in the same transaction as its stamps.
-    line.querySelector(".note").value = state?.note ?? "";
+    line.querySelector(".note").value = drafts.get(id) ?? state?.note ?? "";
     line.querySelector(".saved").textContent = state
       ? `Saved ${new Date(state.savedAt).toLocaleString()}: ${state.attachments.length} attachment${state.attachments.length === 1 ? "" : "s"}${state.note ? `, “${state.note}”` : ""}`
       : "No state committed yet.";
@@ -134,7 +139,7 @@ async function render() {
     commit.textContent = "Commit";
     commit.className = "primary commit";
     commit.disabled = pending.length === 0 && line.querySelector(".note").value === (state?.note ?? "");
-    line.querySelector(".note").oninput = () => (commit.disabled = false);
+    line.querySelector(".note").oninput = (event) => (drafts.set(id, event.target.value), (commit.disabled = false));
     commit.onclick = () => commitSession(id, line.querySelector(".note").value, state);
     const release = document.createElement("button");
     release.textContent = "Delete conversation";

@@ -49,6 +49,7 @@ pub(crate) fn js_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
         "DataCloneError" => " (the value is not structured-cloneable; nothing was written)",
         ABORTED_WITHOUT_REASON => " (the engine gave no reason: WebKit does so when the disk is full; nothing was written)",
         "NotReadableError" => " (the engine lost this data: see store.verify())",
+        "QuotaExceededError" => " (the storage quota or the disk is full; nothing was written)",
         _ if code == ErrorCode::QuotaExceeded => " (the disk is full; nothing was written)",
         _ => "",
     };

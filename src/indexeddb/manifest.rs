@@ -54,7 +54,7 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
     }
 
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
-        self.db.run(&[MANIFEST], Mode::Write, async |tx| tables::delete_rows(tx, attachment_id, session_id).await).await
+        self.db.run(&[MANIFEST], Mode::Free, async |tx| tables::delete_rows(tx, attachment_id, session_id).await).await
     }
 
     async fn entries_for(&self, attachment_id: &AttachmentId) -> Result<Vec<AttachmentManifestEntry>> {

@@ -359,7 +359,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
     /// Bytes, metadata and every manifest row of the id, in one transaction.
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
         self.db
-            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
+            .run(&[MANIFEST, BYTES, META], Mode::Free, async |tx| {
                 tables::delete_attachment(tx, id, None)?;
                 tables::delete_rows(tx, id, None).await
             })
@@ -433,7 +433,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         ids.sort_unstable();
         ids.dedup();
         self.db
-            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
+            .run(&[MANIFEST, BYTES, META], Mode::Free, async |tx| {
                 let reads: Vec<_> = ids.iter().map(|id| Ok((tables::request_rows_of(tx, id)?, tables::request_meta(tx, id)?))).collect::<Result<_>>()?;
                 for (id, (rows, stored)) in ids.iter().zip(reads) {
                     let rows = tables::decode_rows(rows.await?)?;
@@ -458,7 +458,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
 
     /// Bytes (every chunk) and metadata in one transaction; the manifest rows stay.
     async fn drop_damaged(&self, id: &AttachmentId) -> Result<()> {
-        self.db.run(&[BYTES, META], Mode::Write, async |tx| tables::delete_attachment(tx, id, None)).await
+        self.db.run(&[BYTES, META], Mode::Free, async |tx| tables::delete_attachment(tx, id, None)).await
     }
 
     fn reclaim_batch_size(&self) -> usize {
@@ -479,7 +479,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
             return reclaim_batch_in_steps(self, manifest, listed, older_than_epoch_ms).await;
         }
         self.db
-            .run(&[MANIFEST, BYTES, META], Mode::Write, async |tx| {
+            .run(&[MANIFEST, BYTES, META], Mode::Free, async |tx| {
                 let mut ids: Vec<AttachmentId> = listed.iter().map(|row| row.attachment_id.clone()).collect();
                 ids.sort_unstable();
                 ids.dedup();

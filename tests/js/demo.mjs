@@ -35,6 +35,9 @@ function gradientPng(width, height) {
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(Buffer.from(rows))), chunk("IEND", Buffer.alloc(0))]);
 }
 
+/** Waits in the page are bounded, so that a stall fails its check by name. */
+const swReady = () => Promise.race([navigator.serviceWorker.ready, new Promise((_, reject) => setTimeout(() => reject(new Error("the service worker was not ready within 20 s")), 20_000))]);
+
 export async function driveDemo(browser, origin) {
   const { results, check } = collector();
   const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
@@ -101,7 +104,7 @@ export async function driveDemo(browser, origin) {
     await waitCount(2);
   });
   await check("its service worker serves attachments from the store: an image, ranges, a PDF, a video that seeks", async () => {
-    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.evaluate(swReady);
     await page.reload(); // controlled now: thumbnails and the viewer load attachments/<id>
     await waitReady();
     await page.waitForFunction(() => document.querySelector(".thumb img")?.getAttribute("src")?.startsWith("./attachments/") && document.querySelector(".thumb img").naturalWidth === 160, null, { timeout: 15_000 });
@@ -127,16 +130,18 @@ export async function driveDemo(browser, origin) {
     const seeked = await page.evaluate(async () => {
       const element = document.querySelector("#viewer-body video");
       element.muted = true;
-      await new Promise((ok, ko) => ((element.onloadeddata = ok), (element.onerror = () => ko(new Error(`video error ${element.error?.code}`)))));
-      await element.play();
+      const within = (what, promise) => Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within 20 s`)), 20_000))]);
+      // It may have loaded already (the viewer starts it): then `loadeddata` has fired.
+      if (element.readyState < 2) await within("loadeddata", new Promise((ok, ko) => ((element.onloadeddata = ok), (element.onerror = () => ko(new Error(`video error ${element.error?.code}`))))));
+      await within("play", element.play());
       element.currentTime = 1;
-      await new Promise((ok) => (element.onseeked = ok));
+      await within("seeked", new Promise((ok) => (element.onseeked = ok)));
       return { src: element.getAttribute("src"), time: element.currentTime, ready: element.readyState };
     });
     expect(seeked.src.startsWith("./attachments/") && seeked.time >= 0.9 && seeked.ready >= 2, `the video: ${JSON.stringify(seeked)}`);
   });
   await check("the demo works offline once loaded", async () => {
-    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.evaluate(swReady);
     await page.reload(); // now controlled by the service worker, which has cached the files
     await waitReady();
     await context.setOffline(true);

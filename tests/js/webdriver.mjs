@@ -15,10 +15,12 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const DRIVERS = {
-  firefox: (port) => ({
+  // `profile`: a profile directory used in place (it survives the browser, for crash and disk
+  // tests); `prefs`: about:config preferences set before launch (a quota, say).
+  firefox: (port, { profile, prefs } = {}) => ({
     command: process.env.GECKODRIVER || "geckodriver",
     args: ["--port", String(port)],
-    capabilities: { alwaysMatch: { "moz:firefoxOptions": { args: ["-headless"] } } },
+    capabilities: { alwaysMatch: { "moz:firefoxOptions": { args: ["-headless", ...(profile ? ["-profile", profile] : [])], ...(prefs ? { prefs } : {}) }, timeouts: { script: 600_000 } } },
   }),
   webkit: (port) => ({
     command: process.env.WEBKITDRIVER || "/usr/bin/WebKitWebDriver",
@@ -27,15 +29,18 @@ const DRIVERS = {
   }),
 };
 
-/** Starts the driver and a browser session; returns `{ goto, evaluate, close }`. */
-export async function openWebDriver(kind) {
+/**
+ * Starts the driver and a browser session; returns `{ goto, evaluate, call, close }`. `evaluate`
+ * awaits a returned promise (WebDriver does), within the session's script timeout.
+ */
+export async function openWebDriver(kind, options) {
   const port = await freePort();
-  const { command, args, capabilities } = DRIVERS[kind](port);
+  const { command, args, capabilities } = DRIVERS[kind](port, options);
   const driver = spawn(command, args, { stdio: "ignore" });
   const base = `http://127.0.0.1:${port}`;
   const call = async (method, path, body) => {
     // Bounded, so a browser that died under its driver fails the run instead of stalling it.
-    const signal = AbortSignal.timeout(120_000);
+    const signal = AbortSignal.timeout(300_000);
     const response = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body), signal });
     const json = await response.json();
     if (!response.ok) throw new Error(`${kind} WebDriver ${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
@@ -54,6 +59,7 @@ export async function openWebDriver(kind) {
   return {
     goto: (url) => call("POST", `${session}/url`, { url }),
     evaluate: (script) => call("POST", `${session}/execute/sync`, { script: `return (${script})`, args: [] }),
+    driver,
     async close() {
       await call("DELETE", session).catch(() => {});
       driver.kill();

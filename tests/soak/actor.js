@@ -20,8 +20,8 @@ export const CONTENTS = 24;
 export const SESSIONS = ["s0", "s1", "s2", "s3", "s4", "s5"];
 // Deletes and releases touch only some contents and sessions, so that commits of the others are
 // promises no later call excuses: the checker holds every one of them to account.
-const DELETABLE_FROM = 16;
-const RELEASABLE = ["s3", "s4", "s5"];
+export const DELETABLE_FROM = 16;
+export const RELEASABLE = ["s3", "s4", "s5"];
 
 export function content(index) {
   const length = index % 6 === 5 ? 70_000 + index * 1000 : 50 + index * 97;
@@ -32,19 +32,22 @@ export function content(index) {
 }
 
 /**
- * Runs until `deadline` (epoch ms); returns the log. `api` is the imported package.
+ * Runs until `deadline` (epoch ms); returns the log (`log`, if given, is filled as calls begin
+ * and end). `api` is the imported package.
  * Expected rejections: `get` of something gone (NotFound) and a commit naming what is gone
  * (NotFound with ids). Anything else is recorded and fails the check.
  */
-export async function act({ api, database, seed, actor, deadline }) {
+export async function act({ api, database, seed, actor, deadline, log = [] }) {
   const next = random(seed);
   const pick = (n) => Math.floor(next() * n);
   const store = await api.IndexedDbAttachmentStore.open(database);
   const ids = Array.from({ length: CONTENTS }, (_, i) => api.contentId(content(i)));
-  const log = [];
   let seq = 0;
+  // Logged as it begins and completed in place, so that whoever watches `log` (the crash runner)
+  // knows what was in flight.
   const call = async (op, args, run) => {
     const entry = { actor, seq: seq++, op, ...args, start: Date.now() };
+    log.push(entry);
     try {
       const result = await run();
       entry.outcome = "ok";
@@ -55,7 +58,6 @@ export async function act({ api, database, seed, actor, deadline }) {
       entry.message = String(error?.message ?? error).slice(0, 200);
     }
     entry.end = Date.now();
-    log.push(entry);
     return entry;
   };
   // What an app does when a commit names attachments that are gone: put the same content again

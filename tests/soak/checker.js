@@ -24,10 +24,11 @@ export async function dump(name) {
 
 const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
-/** The stored bytes of `id`: a small record's `bytes`, or a bare buffer and its chunks. */
-function bytesOf(records, id) {
+/** The stored bytes of `id`: a small record's `bytes`, a stored Blob's, or a bare buffer and its chunks. */
+async function bytesOf(records, id) {
   const first = records.get(id);
   if (first === undefined) return undefined;
+  if (first instanceof Blob) return first.arrayBuffer();
   if (!(first instanceof ArrayBuffer)) return first.bytes;
   const parts = [first];
   for (let i = 1; records.has(`${id}#${String(i).padStart(6, "0")}`); i++) parts.push(records.get(`${id}#${String(i).padStart(6, "0")}`));
@@ -38,6 +39,30 @@ function bytesOf(records, id) {
     offset += part.byteLength;
   }
   return joined.buffer;
+}
+
+/**
+ * What must hold of any database this library wrote, whatever happened to it: every stored
+ * attachment's bytes are all there (every chunk) and hash to its id, and bytes and metadata come
+ * together. Empty: it holds.
+ */
+export async function layoutViolations(data) {
+  const violations = [];
+  const stored = new Map(data.meta.map((row) => [row.id, row]));
+  for (const [id, row] of stored) {
+    let bytes;
+    try {
+      bytes = await bytesOf(data.bytes, id);
+    } catch (error) {
+      violations.push(`${id}'s bytes cannot be read: ${error?.name}: ${error?.message}`);
+      continue;
+    }
+    if (bytes === undefined) violations.push(`${id} has metadata but no bytes`);
+    else if (bytes.byteLength !== row.byteLen) violations.push(`${id} has ${bytes.byteLength} of its ${row.byteLen} bytes (a half-written chunk?)`);
+    else if (hex(await crypto.subtle.digest("SHA-256", bytes)) !== id) violations.push(`${id}'s bytes do not hash to it`);
+  }
+  for (const key of data.bytes.keys()) if (!stored.has(key.split("#")[0])) violations.push(`bytes under ${key} have no metadata`);
+  return violations;
 }
 
 /**
@@ -52,18 +77,17 @@ function bytesOf(records, id) {
  *   to is kept as above.
  * - Every stored attachment is held by a manifest row or by a plain put (no orphaned bytes).
  * - No call failed other than as the contract allows (a get or commit of something gone).
+ *
+ * After a crash (`crashed`), the history ends with calls in flight at the kill, whose outcome is
+ * unknown (`outcome: "unknown"`, `end: Infinity`: they may have landed at any time after they
+ * began), and calls the runner never heard of: an attachment stored by one need only be one of
+ * `contents` (ids), and a state written by one need only not claim a known call.
  */
-export async function check(data, history) {
-  const violations = [];
+export async function check(data, history, { crashed = false, contents } = {}) {
+  const violations = await layoutViolations(data);
   const stored = new Map(data.meta.map((row) => [row.id, row]));
-  for (const [id] of stored) {
-    const bytes = bytesOf(data.bytes, id);
-    if (bytes === undefined) violations.push(`${id} has metadata but no bytes`);
-    else if (hex(await crypto.subtle.digest("SHA-256", bytes)) !== id) violations.push(`${id}'s bytes do not hash to it`);
-  }
-  for (const key of data.bytes.keys()) if (!stored.has(key.split("#")[0])) violations.push(`bytes under ${key} have no metadata`);
 
-  const put = new Set(history.filter((call) => call.op === "put" || call.op === "plainPut").map((call) => call.id));
+  const put = crashed ? new Set(contents) : new Set(history.filter((call) => call.op === "put" || call.op === "plainPut").map((call) => call.id));
   for (const id of stored.keys()) if (!put.has(id)) violations.push(`${id} is stored but no call ever put it`);
 
   // A commit's promise, as the database must show it: the attachment is there, and the session
@@ -93,10 +117,10 @@ export async function check(data, history) {
   for (const { sessionId, value } of data.states) {
     const commit = byToken.get(value?.token);
     if (!commit) {
-      violations.push(`${sessionId}'s state ${JSON.stringify(value)} was written by no commit`);
+      if (!crashed) violations.push(`${sessionId}'s state ${JSON.stringify(value)} was written by no commit`);
       continue;
     }
-    if (commit.outcome !== "ok") violations.push(`${sessionId}'s state came from a commit that rejected (${commit.actor}#${commit.seq}: ${commit.outcome})`);
+    if (commit.outcome !== "ok" && commit.outcome !== "unknown") violations.push(`${sessionId}'s state came from a commit that rejected (${commit.actor}#${commit.seq}: ${commit.outcome})`);
     if (commit.session !== sessionId) violations.push(`${sessionId}'s state came from a commit of ${commit.session}`);
     for (const id of value.ids) {
       const broken = deleted(id, commit.start) ? undefined : kept(sessionId, id, commit);
@@ -110,6 +134,7 @@ export async function check(data, history) {
 
   const allowed = { get: ["ok", "NotFound"], commit: ["ok", "NotFound"] };
   for (const call of history) {
+    if (call.outcome === "unknown") continue;
     if (!(allowed[call.op] ?? ["ok"]).includes(call.outcome)) violations.push(`${call.actor}#${call.seq} ${call.op} failed: ${call.outcome} ${call.message}`);
     if (call.op === "commit" && call.outcome === "NotFound" && !call.missing?.length) violations.push(`${call.actor}#${call.seq}: a rejected commit named no ids`);
   }
@@ -119,6 +144,7 @@ export async function check(data, history) {
     violations,
     counts: {
       calls: history.length,
+      unknownOutcome: count("put", "unknown") + count("plainPut", "unknown") + count("commit", "unknown") + count("discard", "unknown") + count("release", "unknown") + count("delete", "unknown") + count("sweep", "unknown"),
       commitsResolved: count("commit", "ok"),
       commitsRejected: count("commit", "NotFound"),
       promisedChecked: promised,

@@ -12,7 +12,7 @@ use super::factory::factory;
 use super::request::Request;
 use super::transaction::runner::SharedRead;
 use super::super::error_map::js_error;
-use crate::core::error::{AttachmentStoreError, Result};
+use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 
 /// What the engine said when it opened a database it had to discard (Chromium: `dataLoss:
 /// "total"` after it found the files damaged), so a host can tell an emptied store from a new one.
@@ -37,6 +37,9 @@ pub(crate) struct Database {
     upgrade: Upgrade,
     pub(super) closed: Rc<Cell<bool>>,
     pub(super) lost: Rc<Cell<bool>>,
+    /// Whether the last call failed for want of space: Chromium then closes the connection, and a
+    /// reopen fails for the same reason until space is freed.
+    pub(super) out_of_space: Cell<bool>,
     /// The store-name arrays transactions were opened with, built once each (a handful).
     pub(super) scopes: RefCell<Vec<(&'static [&'static str], Array)>>,
     /// The last read transaction begun, offered to the reads after it ([`Database::read`]).
@@ -109,6 +112,7 @@ impl Database {
             upgrade,
             closed: Rc::default(),
             lost: Rc::default(),
+            out_of_space: Cell::new(false),
             scopes: RefCell::default(),
             shared_read,
             on_read_ended,
@@ -161,6 +165,12 @@ impl Database {
             }
         }
         let detail = last.map(|error| error.message().to_owned()).unwrap_or_default();
+        if self.out_of_space.get() {
+            return Err(AttachmentStoreError::new(
+                ErrorCode::QuotaExceeded,
+                format!("the disk is full: the engine closed the connection and cannot reopen it until space is freed ({} tries: {detail})", PAUSES_MS.len()),
+            ));
+        }
         Err(AttachmentStoreError::backend(format!("the connection to the database was lost and could not be reopened after {} tries: {detail}", PAUSES_MS.len())))
     }
 

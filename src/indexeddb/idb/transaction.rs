@@ -33,6 +33,10 @@ pub(crate) enum Mode {
     Write,
     /// `readwrite` with `durability: "strict"`: flushed to disk before `complete`.
     WriteStrict,
+    /// `readwrite` that only deletes. It frees space, yet Firefox refuses some deletes with
+    /// `QuotaExceededError` at a full quota (its journal needs room too), and lands them when
+    /// asked again: so a refusal for space is retried after a pause, as a lost connection is.
+    Free,
 }
 
 /// A live transaction, lent to the body of [`Database::run`].

@@ -6,11 +6,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{IdbTransaction, IdbTransactionMode};
 
-use super::super::database::Database;
+use super::super::database::{sleep, Database};
 use super::super::event::{attach_transaction, is_key_taken, EventFuture};
 use super::{CommittableTransaction, Mode, Tx};
 use super::super::super::error_map::{js_error, recovery, Recovery, ABORTED_WITHOUT_REASON};
-use crate::core::error::Result;
+use crate::core::error::{ErrorCode, Result};
 
 #[wasm_bindgen]
 extern "C" {
@@ -56,7 +56,7 @@ impl Database {
     ///
     /// A lost connection is reopened and the reads run again ([`Self::retrying`]).
     pub(crate) async fn read<T>(&self, stores: &'static [&'static str], body: impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
-        self.retrying(async || self.read_once(stores, &body).await).await
+        self.retrying(false, async || self.read_once(stores, &body).await).await
     }
 
     async fn read_once<T>(&self, stores: &'static [&'static str], body: &impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
@@ -90,22 +90,34 @@ impl Database {
     /// stamps, forgets, deletes), so running one twice is harmless, and a write that may have
     /// landed is never reported lost.
     pub(crate) async fn run<T>(&self, stores: &'static [&'static str], mode: Mode, body: impl AsyncFn(&Tx) -> Result<T>) -> Result<T> {
-        self.retrying(async || self.run_once(stores, mode, &body).await).await
+        self.retrying(mode == Mode::Free, async || self.run_once(stores, mode, &body).await).await
     }
 
-    /// Runs `attempt` until it succeeds, fails for a reason other than a lost connection, or has
-    /// run [`ATTEMPTS`] times; reopening the connection first whenever it is lost.
-    async fn retrying<T>(&self, attempt: impl AsyncFn() -> Result<T>) -> Result<T> {
+    /// Runs `attempt` until it succeeds, fails for a reason other than a lost connection (or, with
+    /// `on_quota`, a refusal for space: [`Mode::Free`]), or has run [`ATTEMPTS`] times; reopening
+    /// the connection first whenever it is lost.
+    async fn retrying<T>(&self, on_quota: bool, attempt: impl AsyncFn() -> Result<T>) -> Result<T> {
+        const QUOTA_PAUSES_MS: [u32; ATTEMPTS as usize] = [0, 100, 500, 2000];
         let mut tries = 1;
         loop {
             self.check_open()?;
             if self.lost.get() {
                 self.reopen().await?;
             }
-            match attempt().await {
+            let outcome = attempt().await;
+            match &outcome {
+                Ok(_) => self.out_of_space.set(false),
+                Err(error) if error.code() == ErrorCode::QuotaExceeded => self.out_of_space.set(true),
+                Err(_) => {}
+            }
+            match outcome {
                 Err(error) if tries < ATTEMPTS && !self.closed.get() && recovery(&error) == Recovery::Reopen => {
                     tries += 1;
                     self.lost.set(true);
+                }
+                Err(error) if tries < ATTEMPTS && on_quota && error.code() == ErrorCode::QuotaExceeded => {
+                    sleep(QUOTA_PAUSES_MS[tries as usize]).await;
+                    tries += 1;
                 }
                 outcome => return outcome,
             }
@@ -157,7 +169,7 @@ impl Database {
         let connection = self.raw.borrow().clone();
         let raw = match mode {
             None => connection.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readonly),
-            Some(Mode::Write) => connection.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
+            Some(Mode::Write | Mode::Free) => connection.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite),
             Some(Mode::WriteStrict) => {
                 let options = js_sys::Object::new();
                 let _ = Reflect::set(&options, &"durability".into(), &"strict".into());
