@@ -32,17 +32,24 @@ extern "C" {
 const MAX_KEYS_PER_CALL: usize = 128;
 
 /// Storage errors, with the thrown value as cause: the only place they are classified.
+/// - `SQLITE_FULL` ("database or disk is full": the object's storage limit, or
+///   `setMaxPageCountForTest`): `QuotaExceeded`. The transaction rolls back whole; workerd then
+///   resets the object, so its caller may see the request fail instead.
 /// - `DataCloneError` (a value the storage cannot serialise, such as a session state holding a
 ///   function): `InvalidInput`.
-/// - anything else: `Backend`.
+/// - anything else: `Backend` (a `RangeError` for a value over the limit says which limit: a
+///   KV-backed class's 128 KiB, where chunks of 1 MiB do not fit).
 fn storage_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
     let text = |name: &str| Reflect::get(&cause, &name.into()).ok().and_then(|m| m.as_string());
     let message = text("message").or_else(|| cause.as_string()).unwrap_or_default();
-    let code = match text("name").as_deref() {
-        Some("DataCloneError") => ErrorCode::InvalidInput,
-        _ => ErrorCode::Backend,
+    let name = text("name");
+    let (code, hint) = match name.as_deref() {
+        _ if message.contains("SQLITE_FULL") || message.contains("disk is full") => (ErrorCode::QuotaExceeded, " (the object's storage is full; nothing was written)"),
+        Some("DataCloneError") => (ErrorCode::InvalidInput, ""),
+        Some("RangeError") => (ErrorCode::Backend, " (a value over the storage's limit: KV-backed classes allow 128 KiB; use a SQLite-backed class)"),
+        _ => (ErrorCode::Backend, ""),
     };
-    AttachmentStoreError::new(code, format!("Durable Object storage failed {doing}: {message}")).with_js_cause(cause)
+    AttachmentStoreError::new(code, format!("Durable Object storage failed {doing}: {message}{hint}")).with_js_cause(cause)
 }
 
 async fn settle(call: std::result::Result<Promise, JsValue>, doing: &str) -> Result<JsValue> {
@@ -88,14 +95,21 @@ impl Ops {
 pub(crate) struct Storage(RawStorage);
 
 impl Storage {
-    /// Checks that `value` looks like `ctx.storage`.
+    /// Checks that `value` looks like `ctx.storage`, of a SQLite-backed class: a KV-backed one
+    /// (whose `sql` throws when read) caps values at 128 KiB, under this store's 1 MiB chunks, so
+    /// it is refused here rather than by a put that fails.
     pub(crate) fn new(value: JsValue) -> Result<Self> {
         let has = |name: &str| Reflect::get(&value, &name.into()).is_ok_and(|f| f.is_function());
-        if value.is_object() && ["get", "put", "delete", "list", "transaction"].iter().all(|name| has(name)) {
-            Ok(Self(value.unchecked_into()))
-        } else {
-            Err(AttachmentStoreError::invalid_input("expected a Durable Object's storage (ctx.storage)"))
+        if !(value.is_object() && ["get", "put", "delete", "list", "transaction"].iter().all(|name| has(name))) {
+            return Err(AttachmentStoreError::invalid_input("expected a Durable Object's storage (ctx.storage)"));
         }
+        if let Err(thrown) = Reflect::get(&value, &"sql".into()) {
+            let why = Reflect::get(&thrown, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+            return Err(AttachmentStoreError::invalid_input(format!(
+                "this Durable Object class is KV-backed ({why}): web-attachments needs a SQLite-backed class (new_sqlite_classes in its migration; enableSql in workerd), whose values may hold its 1 MiB chunks"
+            )));
+        }
+        Ok(Self(value.unchecked_into()))
     }
 
     /// Reads outside a transaction.

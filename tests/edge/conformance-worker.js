@@ -170,6 +170,49 @@ async function integrity(storage) {
   return `verify found a flipped byte and a lost chunk (${JSON.stringify(report.corrupt.map((id) => id.slice(0, 8)))}), removed them, kept their commits; a re-put healed`;
 }
 
+async function sqliteFull(storage) {
+  // Real SQLITE_FULL: the database may grow by a few pages only, then a 3 MiB session put (three
+  // chunks, an intent row and metadata in one transaction) cannot fit. workerd rolls the
+  // transaction back and resets the object, so this request fails; /sqlite-full-after, on the
+  // same object, checks what is left.
+  const store = new DurableObjectAttachmentStore(storage, { prefix: "full/" });
+  const session = store.session("s");
+  const kept = await session.put(new TextEncoder().encode("kept"), { mediaType: "text/plain" });
+  await session.commit();
+  storage.sql.setMaxPageCountForTest(Math.ceil(storage.sql.databaseSize / 4096) + 8);
+  const big = new Uint8Array(3 << 20);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+  const outcome = await session.put(big, { mediaType: "video/mp4" }).then(() => "resolved", (error) => error.code);
+  globalThis.sqliteFullOutcome = outcome;
+  return `the put ${outcome} (${kept.id.slice(0, 8)}… kept)`;
+}
+
+async function sqliteFullAfter(storage) {
+  const keys = [...(await storage.list({ prefix: "full/" }))].map(([key]) => key);
+  const store = new DurableObjectAttachmentStore(storage, { prefix: "full/" });
+  const listed = await store.list();
+  if (listed.length !== 1 || (await store.get(listed[0].id)).bytes.length !== 4) throw new Error(`after SQLITE_FULL: ${JSON.stringify(listed)}`);
+  const stray = keys.filter((key) => !key.includes(listed[0].id));
+  if (stray.length) throw new Error(`the failed put left ${stray.join(", ")}`);
+  if ((await store.manifest.listUncommitted(Date.now() + 1000)).length) throw new Error("the failed put left its intent");
+  const again = await store.session("s").put(new Uint8Array(2 << 20).fill(7), { mediaType: "video/mp4" });
+  if ((await store.get(again.id)).bytes.length !== 2 << 20) throw new Error("a put after the reset did not land");
+  return `rolled back whole (${keys.length} keys, all the kept attachment's; the put's rejection, if seen: ${globalThis.sqliteFullOutcome ?? "not seen: the object was reset"}); a 2 MiB put lands after`;
+}
+
+async function kvBacked() {
+  // A KV-backed class's storage throws when its `sql` is read (in production; local workerd
+  // serves every class from SQLite, so this one fault is injected by hand): refused at once.
+  const storage = { get() {}, put() {}, delete() {}, list() {}, transaction() {}, get sql() { throw new Error("SQL is not enabled for this Durable Object class."); } };
+  try {
+    new DurableObjectAttachmentStore(storage);
+  } catch (error) {
+    if (error.code !== "InvalidInput" || !/KV-backed.*SQLite-backed/.test(error.message)) throw new Error(`refused as ${error.code}: ${error.message}`);
+    return `refused on construction: ${error.message.slice(0, 90)}…`;
+  }
+  throw new Error("a KV-backed storage was accepted");
+}
+
 export class Conformance {
   constructor(ctx) {
     this.storage = ctx.storage;
@@ -185,6 +228,9 @@ export class Conformance {
         : check === "commit-state" ? await commitState(this.storage)
         : check === "upload" ? await upload(this.storage)
         : check === "integrity" ? await integrity(this.storage)
+        : check === "sqlite-full" ? await sqliteFull(this.storage)
+        : check === "sqlite-full-after" ? await sqliteFullAfter(this.storage)
+        : check === "kv-backed" ? await kvBacked()
         : null;
       return detail === null ? new Response("no such check", { status: 404 }) : new Response(detail);
     } catch (error) {
@@ -194,8 +240,16 @@ export class Conformance {
 }
 
 export default {
-  fetch(request, env) {
-    // A fresh object per check: each starts from empty storage.
+  async fetch(request, env) {
+    // A fresh object per check: each starts from empty storage. The SQLITE_FULL checks share one.
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/sqlite-full")) {
+      try {
+        return await env.CONFORMANCE.get(env.CONFORMANCE.idFromName("sqlite-full")).fetch(request);
+      } catch (error) {
+        return new Response(`the object failed: ${error.message}`, { status: 503 });
+      }
+    }
     return env.CONFORMANCE.get(env.CONFORMANCE.newUniqueId()).fetch(request);
   },
 };

@@ -20,6 +20,8 @@ const conformanceWorker :Workerd.Worker = (
     (name = "wasm-workerd/web_attachments_bg.wasm", wasm = embed "../../target/dist-testing/wasm-workerd/web_attachments_bg.wasm"),
   ],
   compatibilityDate = "2025-01-01",
+  # For ctx.storage.sql.setMaxPageCountForTest (a real SQLITE_FULL); workerd runs with --experimental.
+  compatibilityFlags = ["experimental"],
   durableObjectNamespaces = [ (className = "Conformance", uniqueKey = "web-attachments-conformance", enableSql = true) ],
   durableObjectStorage = (localDisk = "storage"),
   bindings = [ (name = "CONFORMANCE", durableObjectNamespace = "Conformance") ],

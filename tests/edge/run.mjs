@@ -57,7 +57,7 @@ mkdirSync(work, { recursive: true });
 {
   const port = await freePort();
   const storage = mkdtempSync(join(tmpdir(), "wa-conformance-"));
-  const server = await start(bin("workerd"), ["serve", "tests/edge/conformance.capnp", "-s", `http=127.0.0.1:${port}`, "-d", `storage=${storage}`], { port });
+  const server = await start(bin("workerd"), ["serve", "tests/edge/conformance.capnp", "--experimental", "-s", `http=127.0.0.1:${port}`, "-d", `storage=${storage}`], { port });
   const { results, check } = collect();
   for (const [name, path] of [
     ["the Rust conformance suite (plain and session-scoped) on Durable Object storage", "/conformance"],
@@ -66,6 +66,7 @@ mkdirSync(work, { recursive: true });
     ["a commit whose state the storage refuses writes neither stamps nor state", "/commit-state"],
     ["streams in, staged and published; a cut-off upload cleans up; a sweep reclaims a stalled one's staged chunks", "/upload"],
     ["verify removes damaged attachments (a flipped byte, a lost chunk) and keeps their commits", "/integrity"],
+    ["a KV-backed class is refused on construction, with a clear error", "/kv-backed"],
   ]) {
     await check(name, async () => {
       const response = await fetch(server.base + path, { signal: AbortSignal.timeout(120_000) });
@@ -74,6 +75,15 @@ mkdirSync(work, { recursive: true });
       return text;
     });
   }
+  await check("a write failing with SQLITE_FULL (setMaxPageCountForTest) rolls back whole; the object works again after workerd resets it", async () => {
+    const failed = await fetch(server.base + "/sqlite-full", { signal: AbortSignal.timeout(120_000) });
+    const during = await failed.text();
+    if (failed.status === 200 && !/QuotaExceeded/.test(during)) throw new Error(`the put: ${during}`);
+    const after = await fetch(server.base + "/sqlite-full-after", { signal: AbortSignal.timeout(120_000) });
+    const text = await after.text();
+    if (after.status !== 200) throw new Error(`${text}\n${server.log()}`);
+    return `${failed.status === 200 ? during : `the request failed (${during.slice(0, 60)})`}; ${text}`;
+  });
   await server.stop();
   rmSync(storage, { recursive: true, force: true });
   report("workerd durable object", results);
