@@ -20,7 +20,12 @@ interface WasmOwned {
  */
 export interface DurableObjectAttachmentStore extends AttachmentStore, WasmOwned {}
 export declare class DurableObjectAttachmentStore {
-  /** A store over `ctx.storage`; `prefix` keeps several stores apart in one object. */
+  /**
+   * A store over `ctx.storage` of a SQLite-backed class; `prefix` keeps several stores apart in
+   * one object. A KV-backed class's storage (values capped at 128 KiB) throws `InvalidInput` here.
+   * A write that fills the object's storage (`SQLITE_FULL`) rolls back whole and rejects
+   * `QuotaExceeded`, though workerd may reset the object and fail the request first.
+   */
   constructor(storage: DurableObjectStorageLike, options?: { prefix?: string });
   /** The manifest in the same storage (the same object on every access). */
   readonly manifest: DurableObjectAttachmentManifest;
