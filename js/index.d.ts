@@ -284,8 +284,8 @@ export declare class IndexedDbAttachmentStore {
   static deleteDatabase(name: string): Promise<void>;
   /**
    * Whether large Blobs, Files and streams are stored as Blobs on this connection: a probe decides
-   * once (WebKit in an ephemeral session, for one, refuses Blobs: "Error preparing Blob/File
-   * data"), unless `open`'s `storeBlobs` did. Elsewhere they are stored as chunked buffers.
+   * once, unless `open`'s `storeBlobs` did; never in WebKit (on a full disk it commits Blob records
+   * whose files stay empty). Elsewhere they are stored as chunked buffers.
    */
   storesBlobs(): Promise<boolean>;
   /** The database name. */

@@ -34,6 +34,8 @@ command -v firefox-esr >/dev/null || command -v firefox >/dev/null || apt_needed
 [ -x /usr/bin/WebKitWebDriver ] || apt_needed+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null || apt_needed+=(xvfb)
 command -v xauth >/dev/null || apt_needed+=(xauth)
+# The fault lab's WebKit: WebKitGTK driven from Python (tests/faults/webkit.py).
+/usr/bin/python3 -c "import gi; gi.require_version('WebKit2', '4.1')" 2>/dev/null || apt_needed+=(python3-gi gir1.2-webkit2-4.1)
 if [ ${#apt_needed[@]} -gt 0 ]; then
   log "installing ${apt_needed[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive

@@ -39,7 +39,7 @@ WEB_ATTACHMENTS_SET_UP=1 bash scripts/build.sh
 bounded 20 xvfb-run -a node tests/js/run.mjs
 echo "== soak: two pages and a worker per engine, a seeded mix for 45 s, checked against the history (longer: npm run soak)"
 bounded 8 xvfb-run -a node tests/soak/run.mjs --seconds 45
-echo "== faults: a quota, a full disk, kill -9 mid-workload (5 cycles), damaged files, in Chromium and Firefox (more: npm run faults -- --cycles N)"
+echo "== faults: a quota, a full disk, kill -9 mid-workload (5 cycles), a lost storage process, damaged files, in Chromium, Firefox and WebKit (more: npm run faults -- --cycles N)"
 bounded 15 node tests/faults/run.mjs --cycles 5
 echo "== benchmark: a smoke run at 2% scale (every system and workload works; figures not for quoting)"
 bounded 8 node bench/run.mjs --rounds 1 --scale 0.02

@@ -57,6 +57,40 @@ pub(crate) fn js_error(cause: JsValue, doing: &str) -> AttachmentStoreError {
     AttachmentStoreError::new(code, message).with_js_cause(cause)
 }
 
+/// `error` met right after a write was refused for space: WebKit then reports the next writes as
+/// `UnknownError: Unable to store record in object store` (measured on a full disk), which is
+/// the same full disk, so it becomes `QuotaExceeded` (and is not retried as a lost connection).
+pub(crate) fn while_out_of_space(error: AttachmentStoreError) -> AttachmentStoreError {
+    let Some(cause) = error.js_cause() else { return error };
+    let (name, detail) = describe(cause);
+    if name == "UnknownError" && detail.contains("Unable to store record") {
+        let cause = cause.clone();
+        AttachmentStoreError::new(ErrorCode::QuotaExceeded, format!("{} (the disk is still full; nothing was written)", error.message())).with_js_cause(cause)
+    } else {
+        error
+    }
+}
+
+/// The error for a lost connection that `tries` reopens could not bring back (`last` is the last
+/// open's error): `QuotaExceeded` when the disk was full (Chromium cannot open a database on a
+/// full disk), else `Backend`, saying that the call's write may have landed when WebKit refuses
+/// to reconnect the page ("Refresh the page to try again", after its storage process died).
+pub(crate) fn reopen_failed(last: Option<AttachmentStoreError>, tries: usize, out_of_space: bool) -> AttachmentStoreError {
+    let detail = last.as_ref().map(|error| error.message().to_owned()).unwrap_or_default();
+    let (code, message) = if out_of_space {
+        (ErrorCode::QuotaExceeded, format!("the disk is full: the engine closed the connection and cannot reopen it until space is freed ({tries} tries: {detail})"))
+    } else if detail.contains("Refresh the page") {
+        (ErrorCode::Backend, format!("the engine lost its storage process and will not reconnect this page until it reloads; this call's write may have landed (its outcome is unknown): reload, then read to find out ({tries} tries: {detail})"))
+    } else {
+        (ErrorCode::Backend, format!("the connection to the database was lost and could not be reopened after {tries} tries: {detail}"))
+    };
+    let error = AttachmentStoreError::new(code, message);
+    match last.and_then(|last| last.js_cause().cloned()) {
+        Some(cause) => error.with_js_cause(cause),
+        None => error,
+    }
+}
+
 /// What to do after a failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Recovery {

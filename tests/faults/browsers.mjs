@@ -82,3 +82,61 @@ export async function firefoxOn(profile, prefs) {
     },
   };
 }
+
+/**
+ * WebKitGTK on `profile` through tests/faults/webkit.py (WebKitWebDriver's sessions keep nothing on
+ * disk): `{ goto, evaluate, kill, killNetworkProcess, close, pid }`.
+ */
+export async function webkitOn(profile) {
+  const child = spawn("xvfb-run", ["-a", "/usr/bin/python3", new URL("./webkit.py", import.meta.url).pathname, profile], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  let buffered = "";
+  let stderr = "";
+  const waiting = new Map();
+  let ready;
+  const started = new Promise((resolve, reject) => {
+    ready = resolve;
+    setTimeout(() => reject(new Error(`WebKit did not start:\n${stderr.slice(-2000)}`)), 30_000);
+  });
+  child.stderr.on("data", (data) => (stderr = (stderr + data).slice(-20_000)));
+  child.stdout.on("data", (data) => {
+    buffered += data;
+    for (let at; (at = buffered.indexOf("\n")) >= 0; ) {
+      const message = JSON.parse(buffered.slice(0, at));
+      buffered = buffered.slice(at + 1);
+      if (message.ready) ready(message.pid);
+      const pending = waiting.get(message.id);
+      if (pending) (waiting.delete(message.id), message.error ? pending.reject(new Error(message.error)) : pending.resolve(message.value));
+    }
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  exited.then(() => {
+    for (const pending of waiting.values()) pending.reject(new Error(`WebKit exited:\n${stderr.slice(-2000)}`));
+    waiting.clear();
+  });
+  const pid = await started;
+  let next = 0;
+  const ask = (request, ms = 300_000) => new Promise((resolve, reject) => {
+    const id = next++;
+    const timer = setTimeout(() => (waiting.delete(id), reject(new Error(`WebKit did not answer within ${ms} ms`))), ms);
+    waiting.set(id, { resolve: (v) => (clearTimeout(timer), resolve(v)), reject: (e) => (clearTimeout(timer), reject(e)) });
+    child.stdin.write(JSON.stringify({ id, ...request }) + "\n");
+  });
+  const networkProcess = () => Number(execFileSync("pgrep", ["-P", String(pid), "-f", "WebKitNetworkProcess"]).toString().trim().split("\n")[0]);
+  return {
+    kind: "webkit",
+    pid,
+    goto: (url) => ask({ goto: url }),
+    evaluate: (expression) => ask({ eval: expression }),
+    /** Kills the process that hosts IndexedDB, as a crash of it would: the page lives on. */
+    killNetworkProcess: () => process.kill(networkProcess(), "SIGKILL"),
+    async kill() {
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+    async close() {
+      child.stdin.end();
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null) (process.kill(-child.pid, "SIGKILL"), await exited);
+    },
+  };
+}

@@ -73,7 +73,9 @@ export async function whileFull(database, { size }) {
 
 /** What the raw database shows: layout violations and counts. */
 export async function inspect(database) {
-  const data = await dump(database);
+  // Bounded: an engine may leave the checker's own open unanswered on a full disk.
+  const late = new Promise((_, reject) => setTimeout(() => reject(new Error("the checker's open did not answer within 20 s (a full disk?)")), 20_000));
+  const data = await Promise.race([dump(database), late]);
   const violations = await layoutViolations(data);
   const uncommittedWithoutBytes = data.rows.filter((row) => row.committedAtEpochMs !== undefined && !data.meta.some((meta) => meta.id === row.attachmentId));
   for (const row of uncommittedWithoutBytes) violations.push(`${row.sessionId}'s committed row of ${row.attachmentId} has no attachment`);
@@ -188,4 +190,65 @@ export async function heal(database, { sizes }) {
   for (const ref of refs) committed += (await store.manifest.entriesFor(ref.id)).some((row) => row.committedAtEpochMs !== undefined) ? 1 : 0;
   store.close();
   return { right: right.every(Boolean), corrupt: report.corrupt.length, committed };
+}
+
+/** How `id`'s bytes record looks raw: its kind, a Blob's `size`, and how many bytes a read gives. */
+export async function rawRecord(database, id) {
+  const data = await dump(database);
+  const record = data.bytes.get(id);
+  if (record instanceof Blob) {
+    const read = await record.arrayBuffer().then((buffer) => buffer.byteLength, (error) => `${error.name}: ${error.message}`);
+    return { kind: "Blob", size: record.size, type: record.type, read };
+  }
+  return { kind: record instanceof ArrayBuffer ? "buffer" : typeof record };
+}
+
+/**
+ * Session puts and commits one after another for `ms` on the page's store of `database`, each
+ * logged with its outcome and times (for the connection-loss check, while the runner kills the
+ * engine's storage process).
+ */
+export async function writeLoop(database, { ms, size = 2048 }) {
+  const store = await storeOf(database);
+  const log = [];
+  const until = Date.now() + ms;
+  for (let i = 0; Date.now() < until; i++) {
+    const session = store.session(`loop-${i % 3}`);
+    const bytes = seededBytes(size, 1000 + i);
+    const entry = { i, start: Date.now() };
+    const put = await outcome(() => session.put(bytes, { mediaType: "application/octet-stream" }));
+    entry.put = put.outcome;
+    entry.id = api.contentId(bytes);
+    if (put.outcome === "ok") {
+      const commit = await outcome(() => session.commit({ i }));
+      entry.commit = commit.outcome;
+      if (commit.outcome !== "ok") entry.message = commit.message;
+    } else entry.message = put.message;
+    entry.end = Date.now();
+    log.push(entry);
+  }
+  return log;
+}
+
+/**
+ * After a lost connection and a reload: every commit `log` (from {@link writeLoop}) saw resolve
+ * is there, committed; every failure after the loss says its write may have landed; how many of
+ * those did land.
+ */
+export async function afterLoss(database, { log, lostAt }) {
+  const store = await storeOf(database);
+  const violations = [];
+  let failedAfter = 0, landed = 0;
+  for (const entry of log) {
+    const rows = await store.manifest.entriesFor(entry.id);
+    const committed = rows.some((row) => row.committedAtEpochMs !== undefined) && (await store.head(entry.id)) !== undefined;
+    if (entry.commit === "ok" && !committed) violations.push(`#${entry.i}: its commit resolved, but ${entry.id.slice(0, 8)} is not committed`);
+    if (entry.put !== "ok" || (entry.commit && entry.commit !== "ok")) {
+      if (entry.end < lostAt) violations.push(`#${entry.i} failed before the loss: ${entry.message}`);
+      else if (!/may have landed/.test(entry.message ?? "")) violations.push(`#${entry.i} failed without saying its write may have landed: ${entry.message}`);
+      failedAfter++;
+      if (committed || (entry.put !== "ok" && rows.length)) landed++;
+    }
+  }
+  return { violations, calls: log.length, acknowledged: log.filter((entry) => entry.commit === "ok").length, failedAfter, landed };
 }

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, resolve } from "node:path";
 import { serve } from "../../scripts/serve.mjs";
 import { collector, exitCode, expect, report } from "../support/results.mjs";
-import { chromiumOn, firefoxOn } from "./browsers.mjs";
+import { chromiumOn, firefoxOn, webkitOn } from "./browsers.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const work = join(root, "target/faults");
@@ -20,8 +20,8 @@ const option = (name) => {
   return at > 0 ? process.argv[at + 1] : undefined;
 };
 const cycles = Number(option("cycles") ?? 5);
-const only = (option("only") ?? "quota,disk,crash,corruption").split(",");
-const browsers = (option("browsers") ?? "chromium,firefox").split(",");
+const only = (option("only") ?? "quota,disk,crash,corruption,connection").split(",");
+const browsers = (option("browsers") ?? "chromium,firefox,webkit").split(",");
 const initialSeed = Number(option("seed") ?? Date.now() % 100_000);
 let seed = initialSeed;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -38,7 +38,7 @@ console.log(`faults: ${cycles} crash cycles per engine, seed ${initialSeed} (rep
 
 /** The record of what was tried and lost, per fault and engine, for the README. */
 const table = [];
-const launch = (kind, profile, prefs) => (kind === "chromium" ? chromiumOn(profile) : firefoxOn(profile, prefs));
+const launch = (kind, profile, prefs) => (kind === "chromium" ? chromiumOn(profile) : kind === "firefox" ? firefoxOn(profile, prefs) : webkitOn(profile));
 async function open(kind, profile, prefs) {
   const browser = await launch(kind, profile, prefs);
   await browser.goto(lab);
@@ -48,8 +48,12 @@ async function open(kind, profile, prefs) {
   }
   return browser;
 }
-/** Calls `lab.<step>(...args)` in the page and returns its result. */
-const step = (browser, name, ...args) => browser.evaluate(`window.lab.${name}(...${JSON.stringify(args)})`);
+/** Calls `lab.<step>(...args)` in the page and returns its result; one that hangs fails by name. */
+const step = (browser, name, ...args) => {
+  let timer;
+  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`lab.${name} did not answer within 150 s`)), 150_000)));
+  return Promise.race([browser.evaluate(`window.lab.${name}(...${JSON.stringify(args)})`), late]).finally(() => clearTimeout(timer));
+};
 
 /**
  * Waits (up to 20 s) until a put of `size` bytes lands again on the same store object: engines
@@ -61,7 +65,7 @@ async function untilWritesLand(browser, database, size) {
   for (;;) {
     const works = await step(browser, "works", database, { size });
     if (works.outcome === "ok") return Date.now() - started;
-    if (Date.now() - started > 20_000 || works.outcome !== "QuotaExceeded") throw new Error(`writes do not land again: ${JSON.stringify(works)}`);
+    if (Date.now() - started > 60_000 || works.outcome !== "QuotaExceeded") throw new Error(`writes do not land again: ${JSON.stringify(works)}`);
     await sleep(250);
   }
 }
@@ -82,15 +86,23 @@ async function whileOutOfSpace(browser, database, size, blob) {
   // Chromium cannot even open the database on a full disk (nor can the checker's own plain
   // connection): the layout is then checked once space is freed.
   const seen = await step(browser, "inspect", database).catch((error) => {
-    if (/full disk|QuotaExceeded/.test(error.message)) return { violations: [], deferred: true };
+    if (/full disk|QuotaExceeded/.test(error.message)) return { violations: [], deferred: error.message };
     throw error;
   });
-  expect(seen.violations.length === 0, `after the refusals: ${seen.violations.slice(0, 5).join("; ")}`);
+  if (seen.violations.length) {
+    const id = seen.violations[0].split(" ")[0];
+    const raw = await step(browser, "rawRecord", database, id).catch((error) => error.message);
+    throw new Error(`after the refusals: ${seen.violations.slice(0, 5).join("; ")} (raw: ${JSON.stringify(raw)}; fill ${JSON.stringify(filled).slice(0, 200)}; then ${JSON.stringify(tried).slice(0, 600)})`);
+  }
   return { filled, tried, seen };
 }
 
 async function quota(kind) {
   const { results, check } = collector();
+  if (kind === "webkit") {
+    results.names.push("SKIPPED webkit quota: not provoked here (a disk full is, below)");
+    return results;
+  }
   const profile = join(work, `quota-${kind}`);
   mkdirSync(profile, { recursive: true });
   // Firefox: the site's limit is min(limit, max(limit / 5, 10 MiB)): 20 MiB here.
@@ -128,7 +140,7 @@ async function quota(kind) {
         await sleep(1000);
         const again = await step(browser, "fill", database, { size, blob });
         // What the engine keeps of deleted data until it compacts (LevelDB's tombstones) is not ours.
-        expect(again.refused?.outcome === "QuotaExceeded" && again.count >= first * 0.9, `refilled ${again.count} ${refill} where ${first} fit first (${JSON.stringify(again.refused)})`);
+        expect(again.refused?.outcome === "QuotaExceeded" && again.count >= first * 0.85, `refilled ${again.count} ${refill} where ${first} fit first (${JSON.stringify(again.refused)})`);
         const seen = await step(browser, "inspect", database);
         expect(seen.violations.length === 0, seen.violations.slice(0, 5).join("; "));
         const last = await step(browser, "free", database);
@@ -347,7 +359,7 @@ async function corruption(kind) {
       damaged.push("a flipped log byte");
       return `dataLoss ${JSON.stringify(after.dataLoss)}; reads ${[...new Set(Object.values(after.unverified))].join(", ")}`;
     });
-  } else {
+  } else if (kind === "firefox") {
     const flipValueFiles = () => {
       const files = filesUnder(join(profile, "storage/default"), /\/idb\/[^/]+\.files\/\d+$/);
       expect(files.length > 0, "no value files in the profile");
@@ -378,11 +390,65 @@ async function corruption(kind) {
       return `${refused.length} refused Corrupt and removed; the others read right`;
     });
   }
+  if (kind === "webkit") {
+    await check("webkit: bytes flipped in its IndexedDB.sqlite3 come back wrong without an error; with verifyReads each is refused Corrupt and removed, never returned; a re-put heals", async () => {
+      const refs = await seedThenStop("sqlite-flip");
+      const files = filesUnder(join(profile, "data/databases/indexeddb"), /IndexedDB\.sqlite3$/);
+      expect(files.length > 0, "no IndexedDB.sqlite3 in the profile");
+      // Far into the file, where the values' pages are (the schema's are at the start).
+      for (const file of files) flipBytes(file.path, [0.55, 0.7, 0.85]);
+      const { after, healed } = await reopenAndRead("sqlite-flip", refs, "reads");
+      neverWrong(after);
+      const damagedReads = Object.entries(after.unverified).filter(([, read]) => read !== "right bytes");
+      const refused = Object.entries(after.verified).filter(([, read]) => read === "Corrupt");
+      expect(refused.length === damagedReads.length, `unverified ${JSON.stringify(after.unverified)}; verified ${JSON.stringify(after.verified)}`);
+      expect(healed.right && healed.corrupt === 0, `healing: ${JSON.stringify(healed)}`);
+      damaged.push(`3 flipped bytes in IndexedDB.sqlite3`);
+      return `unverified reads: ${[...new Set(Object.values(after.unverified))].join(", ")} (${damagedReads.length} damaged); verified: ${[...new Set(Object.values(after.verified))].join(", ")}; verify: ${JSON.stringify(after.report.value ?? after.report.outcome)}`;
+    });
+  }
   table.push({ fault: "corruption", engine: kind, tried: damaged.join(", ") || "-", lost: results.failed ? "see failures" : "0 wrong bytes returned verified" });
   return results;
 }
 
-const suites = { quota, disk, crash, corruption };
+// ---- Connection loss: the engine's storage process dies under a page that goes on writing ----
+
+async function connection(kind) {
+  const { results, check } = collector();
+  if (kind !== "webkit") {
+    results.names.push(`SKIPPED ${kind} connection loss: its storage lives in the browser process (a kill of it is the crash above)`);
+    return results;
+  }
+  const totals = { calls: 0, acknowledged: 0, failedAfter: 0, landed: 0 };
+  for (let cycle = 1; cycle <= Math.min(cycles, 3); cycle++) {
+    await check(`webkit connection loss ${cycle}: WebKitNetworkProcess killed mid-write; every acknowledged commit is kept, every failure says its write may have landed, and a reload works again`, async () => {
+      const profile = join(work, `connection-${kind}-${cycle}`);
+      mkdirSync(profile, { recursive: true });
+      const browser = await open(kind, profile);
+      try {
+        const running = step(browser, "writeLoop", "loss", { ms: 4000 });
+        await sleep(800 + random() * 1500);
+        const lostAt = Date.now();
+        browser.killNetworkProcess();
+        const log = await running;
+        await browser.goto(lab);
+        for (let i = 0; !(await browser.evaluate("window.__ready === true")); i++) if (i > 100) throw new Error("the lab page did not reload");
+        const verdict = await step(browser, "afterLoss", "loss", { log, lostAt });
+        expect(verdict.violations.length === 0, verdict.violations.slice(0, 5).join("; "));
+        const works = await step(browser, "works", "loss", { size: 100_000 });
+        expect(works.outcome === "ok", `after the reload: ${JSON.stringify(works)}`);
+        for (const key of Object.keys(totals)) totals[key] += verdict[key] ?? 0;
+        return `${verdict.calls} calls, ${verdict.acknowledged} commits acknowledged and kept; ${verdict.failedAfter} failed after the loss, saying so, of which ${verdict.landed} had landed`;
+      } finally {
+        await browser.close();
+      }
+    });
+  }
+  table.push({ fault: "connection loss", engine: kind, tried: `${Math.min(cycles, 3)} kills of WebKitNetworkProcess, ${totals.calls} calls, ${totals.acknowledged} acknowledged commits, ${totals.failedAfter} failed after the loss (${totals.landed} of them had landed)`, lost: results.failed ? "see failures" : 0 });
+  return results;
+}
+
+const suites = { quota, disk, crash, corruption, connection };
 for (const name of only) {
   for (const kind of browsers) {
     let results;

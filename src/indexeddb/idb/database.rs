@@ -11,8 +11,8 @@ use web_sys::{Event, IdbDatabase, IdbOpenDbRequest, IdbTransaction, IdbVersionCh
 use super::factory::factory;
 use super::request::Request;
 use super::transaction::runner::SharedRead;
-use super::super::error_map::js_error;
-use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
+use super::super::error_map::{js_error, reopen_failed};
+use crate::core::error::{AttachmentStoreError, Result};
 
 /// What the engine said when it opened a database it had to discard (Chromium: `dataLoss:
 /// "total"` after it found the files damaged), so a host can tell an emptied store from a new one.
@@ -149,7 +149,9 @@ impl Database {
             if pause > 0 {
                 sleep(pause).await;
             }
-            match open_connection(&self.name, self.version, self.upgrade).await {
+            // Bounded too: an engine may leave an open unanswered (a full disk). A late answer
+            // finds its listeners gone, and the connection it opened is collected.
+            match within(OPEN_TIMEOUT_MS, open_connection(&self.name, self.version, self.upgrade)).await.unwrap_or_else(|| Err(AttachmentStoreError::backend(format!("opening the database did not answer within {OPEN_TIMEOUT_MS} ms")))) {
                 Ok((raw, data_loss)) => {
                     if data_loss.is_some() {
                         *self.data_loss.borrow_mut() = data_loss;
@@ -164,14 +166,7 @@ impl Database {
                 Err(error) => last = Some(error),
             }
         }
-        let detail = last.map(|error| error.message().to_owned()).unwrap_or_default();
-        if self.out_of_space.get() {
-            return Err(AttachmentStoreError::new(
-                ErrorCode::QuotaExceeded,
-                format!("the disk is full: the engine closed the connection and cannot reopen it until space is freed ({} tries: {detail})", PAUSES_MS.len()),
-            ));
-        }
-        Err(AttachmentStoreError::backend(format!("the connection to the database was lost and could not be reopened after {} tries: {detail}", PAUSES_MS.len())))
+        Err(reopen_failed(last, PAUSES_MS.len(), self.out_of_space.get()))
     }
 
     /// The database's name.
@@ -206,6 +201,24 @@ impl Database {
             Ok(())
         }
     }
+}
+
+/// How long one reopen attempt may take.
+const OPEN_TIMEOUT_MS: u32 = 10_000;
+
+/// `future`'s output, or `None` once `ms` have passed first.
+async fn within<T>(ms: u32, future: impl std::future::Future<Output = T>) -> Option<T> {
+    use std::future::Future as _;
+    use std::task::Poll;
+    let mut future = std::pin::pin!(future);
+    let mut timer = std::pin::pin!(sleep(ms));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// Waits `ms` in a timer (never inside a transaction: it would end it).

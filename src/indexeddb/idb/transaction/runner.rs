@@ -9,7 +9,7 @@ use web_sys::{IdbTransaction, IdbTransactionMode};
 use super::super::database::{sleep, Database};
 use super::super::event::{attach_transaction, is_key_taken, EventFuture};
 use super::{CommittableTransaction, Mode, Tx};
-use super::super::super::error_map::{js_error, recovery, Recovery, ABORTED_WITHOUT_REASON};
+use super::super::super::error_map::{js_error, recovery, while_out_of_space, Recovery, ABORTED_WITHOUT_REASON};
 use crate::core::error::{ErrorCode, Result};
 
 #[wasm_bindgen]
@@ -104,7 +104,10 @@ impl Database {
             if self.lost.get() {
                 self.reopen().await?;
             }
-            let outcome = attempt().await;
+            let mut outcome = attempt().await;
+            if self.out_of_space.get() {
+                outcome = outcome.map_err(while_out_of_space);
+            }
             match &outcome {
                 Ok(_) => self.out_of_space.set(false),
                 Err(error) if error.code() == ErrorCode::QuotaExceeded => self.out_of_space.set(true),
