@@ -156,8 +156,12 @@ export interface AttachmentStore extends AttachmentStoreLike {
   getDataUrl(id: AttachmentId): Promise<string>;
   /** Metadata only; no bytes are read. */
   head(id: AttachmentId): Promise<AttachmentRef | undefined>;
-  /** Every stored attachment, ordered by id. */
-  list(): Promise<AttachmentRef[]>;
+  /**
+   * Every stored attachment, ordered by id; with `options`, a page of them: the ids after
+   * `after`, at most `limit` (IndexedDB and Durable Objects read no more). Pass the last id of a
+   * page as the next page's `after`.
+   */
+  list(options?: ListOptions): Promise<AttachmentRef[]>;
   /** Unconditional and idempotent (absent or malformed ids are fine). */
   delete(id: AttachmentId): Promise<void>;
   readonly persistence: AttachmentStorePersistence;
@@ -181,6 +185,14 @@ export interface AttachmentStore extends AttachmentStoreLike {
    * once the grace period has passed, unless another session holds them.
    */
   releaseSession(sessionId: string): Promise<void>;
+}
+
+/** Options of {@link AttachmentStore.list}: a page. */
+export interface ListOptions {
+  /** Only ids that sort after this one (it need not be stored). */
+  after?: AttachmentId;
+  /** At most this many (a whole number from 1). */
+  limit?: number;
 }
 
 /** Options of {@link AttachmentStore.verify}. */

@@ -159,6 +159,10 @@ impl<S: AttachmentStore, M: AttachmentManifest> AttachmentStore for SessionScope
         self.inner.list().await
     }
 
+    async fn list_page(&self, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentRef>> {
+        self.inner.list_page(after, limit).await
+    }
+
     /// Deletes from the inner store, and the id's rows from this view's manifest when it is not the
     /// store's own (the store's own delete drops them there).
     async fn delete(&self, id: &AttachmentId) -> Result<()> {

@@ -56,6 +56,18 @@ pub trait AttachmentStore {
     /// Every stored attachment's metadata, ordered by id.
     async fn list(&self) -> Result<Vec<AttachmentRef>>;
 
+    /// A page of [`Self::list`]: the attachments whose ids sort after `after` (all, without it),
+    /// at most `limit` of them, ordered by id. The next page starts after the last id of this one.
+    /// The default filters the whole list; backends that can read just the page do.
+    async fn list_page(&self, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentRef>> {
+        let mut page = self.list().await?;
+        if let Some(after) = after {
+            page.retain(|reference| reference.id > *after);
+        }
+        page.truncate(limit.unwrap_or(usize::MAX));
+        Ok(page)
+    }
+
     /// Deletes unconditionally; deleting what is absent is fine. Backends with a manifest of their
     /// own also drop every row of the id there, in the same write.
     async fn delete(&self, id: &AttachmentId) -> Result<()>;
@@ -311,6 +323,9 @@ impl<S: AttachmentStore + ?Sized> AttachmentStore for &S {
     }
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
         S::list(self).await
+    }
+    async fn list_page(&self, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentRef>> {
+        S::list_page(self, after, limit).await
     }
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
         S::delete(self, id).await

@@ -81,8 +81,20 @@ impl Ops {
 
     /// Every `(key, value)` whose key starts with `prefix`, in key order.
     pub(crate) async fn list(&self, prefix: &str) -> Result<Vec<(String, JsValue)>> {
+        self.list_page(prefix, None, None).await
+    }
+
+    /// The `(key, value)`s whose key starts with `prefix`, after `start_after` (exclusive), at
+    /// most `limit` of them, in key order: the storage reads no more.
+    pub(crate) async fn list_page(&self, prefix: &str, start_after: Option<&str>, limit: Option<usize>) -> Result<Vec<(String, JsValue)>> {
         let options = Object::new();
         let _ = Reflect::set(&options, &"prefix".into(), &prefix.into());
+        if let Some(start_after) = start_after {
+            let _ = Reflect::set(&options, &"startAfter".into(), &start_after.into());
+        }
+        if let Some(limit) = limit {
+            let _ = Reflect::set(&options, &"limit".into(), &(limit.min(u32::MAX as usize) as f64).into());
+        }
         let map: Map = settle(self.0.raw_list(&options), "listing").await?.unchecked_into();
         let mut entries = Vec::with_capacity(map.size() as usize);
         map.for_each(&mut |value, key| entries.push((key.as_string().unwrap_or_default(), value)));

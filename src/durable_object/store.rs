@@ -279,6 +279,12 @@ impl AttachmentStore for DurableObjectAttachmentStore {
         tables::list_meta(&self.shared.storage.ops(), &self.shared.keys).await
     }
 
+    /// One `list({ prefix, startAfter, limit })` call.
+    async fn list_page(&self, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentRef>> {
+        self.shared.check_open()?;
+        tables::list_meta_page(&self.shared.storage.ops(), &self.shared.keys, after, limit).await
+    }
+
     /// Bytes, metadata and every manifest row of the id, in one transaction.
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
         self.shared.check_open()?;

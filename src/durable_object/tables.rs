@@ -116,7 +116,13 @@ pub(crate) async fn is_present(ops: &Ops, keys: &Keys, id: &AttachmentId) -> Res
 }
 
 pub(crate) async fn list_meta(ops: &Ops, keys: &Keys) -> Result<Vec<AttachmentMeta>> {
-    ops.list(&keys.metas()).await?.into_iter().map(|(_, value)| decode_stored(&value, "metadata")).collect()
+    list_meta_page(ops, keys, None, None).await
+}
+
+/// The metadata rows after `after` (exclusive), at most `limit`.
+pub(crate) async fn list_meta_page(ops: &Ops, keys: &Keys, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentMeta>> {
+    let start_after = after.map(|id| keys.meta(id));
+    ops.list_page(&keys.metas(), start_after.as_deref(), limit).await?.into_iter().map(|(_, value)| decode_stored(&value, "metadata")).collect()
 }
 
 /// The bytes of `stored`, reassembled from their chunks into one fresh buffer.

@@ -369,6 +369,11 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         self.db.read(&[META], async |tx| tables::list_meta(tx).await).await
     }
 
+    /// One `getAll` over the metadata store, from just after `after`, of at most `limit` rows.
+    async fn list_page(&self, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentRef>> {
+        self.db.read(&[META], async |tx| tables::list_meta_page(tx, after, limit).await).await
+    }
+
     /// Bytes, metadata and every manifest row of the id, in one transaction.
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
         self.db

@@ -4,7 +4,7 @@
 use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use wasm_bindgen::{intern, JsCast, JsValue};
 
-use super::idb::{array_of, between, between_keys, keys_starting_with, Request, Tx};
+use super::idb::{array_of, between, between_keys, keys_after, keys_starting_with, Request, Tx};
 use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST, SESSIONS};
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
@@ -246,6 +246,16 @@ pub(crate) async fn read_chunk(tx: &Tx, id: &AttachmentId, index: u32) -> Result
 /// Every attachment's metadata, ordered by id.
 pub(crate) async fn list_meta(tx: &Tx) -> Result<Vec<AttachmentMeta>> {
     decode_stored_rows(&tx.store(META)?.get_all().await?, "metadata")
+}
+
+/// The metadata rows after `after` (exclusive), at most `limit` (the engine reads no more).
+pub(crate) async fn list_meta_page(tx: &Tx, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentMeta>> {
+    let range = match after {
+        Some(id) => keys_after(id.as_str())?,
+        None => JsValue::UNDEFINED,
+    };
+    let limit = limit.map(|limit| u32::try_from(limit).unwrap_or(u32::MAX));
+    decode_stored_rows(&tx.store(META)?.get_all_limited(&range, limit).await?, "metadata")
 }
 
 /// Whether bytes of this length (up to 64 KiB) are stored with a copy of their metadata, so a

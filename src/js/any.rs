@@ -268,6 +268,9 @@ impl AttachmentStore for AnyStore {
     async fn list(&self) -> Result<Vec<AttachmentRef>> {
         each_store!(self, s => s.list().await)
     }
+    async fn list_page(&self, after: Option<&AttachmentId>, limit: Option<usize>) -> Result<Vec<AttachmentRef>> {
+        each_store!(self, s => s.list_page(after, limit).await)
+    }
     async fn delete(&self, id: &AttachmentId) -> Result<()> {
         each_store!(self, s => s.delete(id).await)
     }

@@ -120,8 +120,14 @@ fn head(store: AnyStore, id: JsValue) -> Promise {
     })
 }
 
-fn list(store: AnyStore) -> Promise {
-    promise(async move { Ok(to_array(&store.list().await?)) })
+fn list(store: AnyStore, options: JsValue) -> Promise {
+    promise(async move {
+        let listed = match convert::list_page(&options)? {
+            (None, None) => store.list().await?,
+            (after, limit) => store.list_page(after.as_ref(), limit).await?,
+        };
+        Ok(to_array(&listed))
+    })
 }
 
 fn session_state(manifest: AnyManifest, session_id: JsValue) -> Promise {
@@ -201,9 +207,10 @@ macro_rules! store_members {
             pub fn head(&self, id: JsValue) -> Promise {
                 head(self.any(), id)
             }
-            /// Every stored attachment's metadata.
-            pub fn list(&self) -> Promise {
-                list(self.any())
+            /// Every stored attachment's metadata, ordered by id; `options`: `{ after?, limit? }`
+            /// for a page (the ids after `after`, at most `limit` of them).
+            pub fn list(&self, options: JsValue) -> Promise {
+                list(self.any(), options)
             }
             /// Deletes unconditionally; idempotent.
             pub fn delete(&self, id: JsValue) -> Promise {

@@ -103,6 +103,29 @@ pub(crate) fn range(value: &JsValue) -> Result<(u64, Option<u64>)> {
     Ok((whole("start")?.ok_or_else(|| invalid("range.start is required"))?, whole("end")?))
 }
 
+/// The `limit` of a page: absent, or a whole number from 1.
+fn page_limit(options: &JsValue, what: &str) -> Result<Option<usize>> {
+    let limit = field(options, "limit")?;
+    if is_absent(&limit) {
+        return Ok(None);
+    }
+    match limit.as_f64() {
+        Some(n) if n.fract() == 0.0 && (1.0..=4_294_967_295.0).contains(&n) => Ok(Some(n as usize)),
+        _ => Err(invalid(format!("{what}.limit must be a whole number from 1, got {}", describe_value(&limit)))),
+    }
+}
+
+/// The options of `list`: absent (everything), or `{ after?: id, limit? }`.
+pub(crate) fn list_page(options: &JsValue) -> Result<(Option<AttachmentId>, Option<usize>)> {
+    if is_absent(options) {
+        return Ok((None, None));
+    }
+    expect_object(options, &"options")?;
+    let after = field(options, "after")?;
+    let after = if is_absent(&after) { None } else { Some(id_strict(&after, "options.after")?) };
+    Ok((after, page_limit(options, "options")?))
+}
+
 /// A session state argument: `undefined` means none; any other value is the state (checked by the
 /// backend that stores it: one it cannot keep is `InvalidInput`, and nothing is written).
 pub(crate) fn session_state(value: &JsValue) -> Option<crate::SessionState> {

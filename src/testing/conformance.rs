@@ -205,6 +205,22 @@ pub async fn list_and_head<H: ConformanceHarness>(harness: &mut H) {
     for reference in &expected {
         assert_eq!(ok(CHECK, "head", store.head(&reference.id).await).as_ref(), Some(reference), "{CHECK}: head equals list row");
     }
+    // Pages: `limit` rows after `after`, in id order; the last id of one page starts the next.
+    assert_eq!(ok(CHECK, "list_page", store.list_page(None, None).await), expected, "{CHECK}: a page without bounds is the list");
+    let mut paged = Vec::new();
+    let mut after: Option<AttachmentId> = None;
+    loop {
+        let page = ok(CHECK, "list_page", store.list_page(after.as_ref(), Some(2)).await);
+        assert!(page.len() <= 2, "{CHECK}: a page holds at most its limit");
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        paged.extend(page);
+    }
+    assert_eq!(paged, expected, "{CHECK}: pages of 2 cover the list once, in order");
+    assert!(ok(CHECK, "list_page", store.list_page(Some(&expected[4].id), None).await).is_empty(), "{CHECK}: nothing after the last id");
+    let unknown = content_id(b"an id that is not stored");
+    let after_unknown: Vec<_> = expected.iter().filter(|reference| reference.id > unknown).cloned().collect();
+    assert_eq!(ok(CHECK, "list_page", store.list_page(Some(&unknown), None).await), after_unknown, "{CHECK}: `after` need not be stored");
 }
 
 /// Durable stores keep bytes and manifest rows across close and reopen; ephemeral ones say so.

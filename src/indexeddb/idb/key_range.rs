@@ -28,6 +28,11 @@ pub(crate) fn keys_starting_with(first: &str) -> Result<JsValue> {
     between_keys(&array_of(&[first]), &after_all.into())
 }
 
+/// `IDBKeyRange.lowerBound(key, true)`: every key after `key`.
+pub(crate) fn keys_after(key: &str) -> Result<JsValue> {
+    web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_str(key), true).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
+}
+
 /// `IDBKeyRange.upperBound(value)` (inclusive).
 pub(crate) fn at_most(value: f64) -> Result<JsValue> {
     web_sys::IdbKeyRange::upper_bound(&JsValue::from_f64(value)).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))

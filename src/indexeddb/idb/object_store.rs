@@ -29,6 +29,14 @@ impl Store<'_> {
         self.tx.issue(self.raw.get_all_with_key(range), "reading")
     }
 
+    /// `getAll(range, limit)`: `range` may be `undefined` (every key); no `limit`, no bound.
+    pub(crate) fn get_all_limited(&self, range: &JsValue, limit: Option<u32>) -> Request {
+        match limit {
+            Some(limit) => self.tx.issue(self.raw.get_all_with_key_and_limit(range, limit), "listing"),
+            None => self.tx.issue(self.raw.get_all_with_key(range), "listing"),
+        }
+    }
+
     pub(crate) fn get_all_keys_in(&self, range: &JsValue) -> Request {
         self.tx.issue(self.raw.get_all_keys_with_key(range), "reading keys")
     }

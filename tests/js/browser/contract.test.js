@@ -254,6 +254,28 @@ for (const [kind, make] of Object.entries(kinds)) {
     assert.deepEqual(ids, refs.filter((_, i) => i !== 2).map((r) => r.id).sort());
   });
 
+  test(`${kind}: list({ after, limit }) pages through the store in id order`, async () => {
+    const { store } = await make();
+    const refs = [];
+    for (let i = 0; i < 5; i++) refs.push(await store.put(text(`page ${i}`), { mediaType: "text/plain" }));
+    const ids = refs.map((ref) => ref.id).sort();
+    const paged = [];
+    for (let after; ;) {
+      const page = await store.list(after === undefined ? { limit: 2 } : { after, limit: 2 });
+      assert.ok(page.length <= 2, "at most the limit");
+      if (!page.length) break;
+      paged.push(...page.map((ref) => ref.id));
+      after = page.at(-1).id;
+    }
+    assert.deepEqual(paged, ids);
+    assert.deepEqual((await store.list({ after: ids[2] })).map((ref) => ref.id), ids.slice(3));
+    assert.deepEqual((await store.list({})).map((ref) => ref.id), ids);
+    await rejects(store.list({ limit: 0 }), "InvalidInput");
+    await rejects(store.list({ limit: 1.5 }), "InvalidInput");
+    await rejects(store.list({ after: "not an id" }), "InvalidInput");
+    await rejects(store.list("all"), "InvalidInput");
+  });
+
   test(`${kind}: putMany stores every item at once, or nothing when one is bad`, async () => {
     const { store } = await make();
     const refs = await store.putMany([
