@@ -43,6 +43,8 @@ echo "== faults: a quota, a full disk, kill -9 mid-workload (5 cycles), a lost s
 bounded 15 node tests/faults/run.mjs --cycles 5
 echo "== benchmark: a smoke run at 2% scale (every system and workload works; figures not for quoting)"
 bounded 8 node bench/run.mjs --rounds 1 --scale 0.02
+echo "== scale bench: a smoke run at 100 and 200 attachments (works; the figures: node bench/scale.mjs)"
+bounded 5 node bench/scale.mjs --sizes 100,200 --ops 10 > /dev/null
 echo "== A/B tool: one sample of the package against itself, with the minimal wasm get (works; figures not for quoting)"
 bounded 5 node bench/ab.mjs dist dist --samples 1 --minimal
 echo "== edge runtimes: workerd (Durable Objects), Deno, Node"
