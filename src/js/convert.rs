@@ -103,19 +103,7 @@ pub(crate) fn range(value: &JsValue) -> Result<(u64, Option<u64>)> {
     Ok((whole("start")?.ok_or_else(|| invalid("range.start is required"))?, whole("end")?))
 }
 
-/// The `limit` of a page: absent, or a whole number from 1.
-fn page_limit(options: &JsValue, what: &str) -> Result<Option<usize>> {
-    let limit = field(options, "limit")?;
-    if is_absent(&limit) {
-        return Ok(None);
-    }
-    match limit.as_f64() {
-        Some(n) if n.fract() == 0.0 && (1.0..=4_294_967_295.0).contains(&n) => Ok(Some(n as usize)),
-        _ => Err(invalid(format!("{what}.limit must be a whole number from 1, got {}", describe_value(&limit)))),
-    }
-}
-
-/// The options of `list`: absent (everything), or `{ after?: id, limit? }`.
+/// The options of `list`: absent (everything), or `{ after?: id, limit?: whole number from 1 }`.
 pub(crate) fn list_page(options: &JsValue) -> Result<(Option<AttachmentId>, Option<usize>)> {
     if is_absent(options) {
         return Ok((None, None));
@@ -123,7 +111,13 @@ pub(crate) fn list_page(options: &JsValue) -> Result<(Option<AttachmentId>, Opti
     expect_object(options, &"options")?;
     let after = field(options, "after")?;
     let after = if is_absent(&after) { None } else { Some(id_strict(&after, "options.after")?) };
-    Ok((after, page_limit(options, "options")?))
+    let limit = field(options, "limit")?;
+    let limit = match limit.as_f64() {
+        _ if is_absent(&limit) => None,
+        Some(n) if n.fract() == 0.0 && (1.0..=4_294_967_295.0).contains(&n) => Some(n as usize),
+        _ => return Err(invalid(format!("options.limit must be a whole number from 1, got {}", describe_value(&limit)))),
+    };
+    Ok((after, limit))
 }
 
 /// A session state argument: `undefined` means none; any other value is the state (checked by the

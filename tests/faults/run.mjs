@@ -39,13 +39,17 @@ console.log(`faults: ${cycles} crash cycles per engine, seed ${initialSeed} (rep
 /** The record of what was tried and lost, per fault and engine, for the README. */
 const table = [];
 const launch = (kind, profile, prefs) => (kind === "chromium" ? chromiumOn(profile) : kind === "firefox" ? firefoxOn(profile, prefs) : webkitOn(profile));
-async function open(kind, profile, prefs) {
-  const browser = await launch(kind, profile, prefs);
+/** Loads the lab page in `browser` and waits until its steps are there. */
+async function loadLab(browser) {
   await browser.goto(lab);
   for (let i = 0; !(await browser.evaluate("window.__ready === true")); i++) {
     if (i > 100) throw new Error("the lab page did not load");
     await sleep(100);
   }
+}
+async function open(kind, profile, prefs) {
+  const browser = await launch(kind, profile, prefs);
+  await loadLab(browser);
   return browser;
 }
 /** Calls `lab.<step>(...args)` in the page and returns its result; one that hangs fails by name. */
@@ -451,8 +455,7 @@ async function connection(kind) {
         const lostAt = Date.now();
         browser.killNetworkProcess();
         const log = await running;
-        await browser.goto(lab);
-        for (let i = 0; !(await browser.evaluate("window.__ready === true")); i++) if (i > 100) throw new Error("the lab page did not reload");
+        await loadLab(browser);
         const verdict = await step(browser, "afterLoss", "loss", { log, lostAt });
         expect(verdict.violations.length === 0, verdict.violations.slice(0, 5).join("; "));
         const works = await step(browser, "works", "loss", { size: 100_000 });
