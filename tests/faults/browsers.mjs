@@ -3,11 +3,41 @@
 // over CDP (Playwright's own launch hides the pid and, by default, keeps storage in memory),
 // Firefox through geckodriver with `-profile`.
 import { spawn, execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS } from "../js/chromium.mjs";
 import { openWebDriver } from "../js/webdriver.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The live (not zombie) processes of process group `group`, from /proc. */
+function liveInGroup(group) {
+  const live = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      // Fields after the command's closing parenthesis: state, ppid, pgrp, ...
+      const [state, , pgrp] = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop().split(" ");
+      if (Number(pgrp) === group && state !== "Z") live.push(Number(pid));
+    } catch {}
+  }
+  return live;
+}
+
+/**
+ * Waits until every process of `group` is gone, killing what is left after 10 s: the group leader
+ * exits first, and a relaunch while its storage process still holds the database's lock finds the
+ * database unopenable ("Internal error opening backing store"), the harness's doing, not a crash's.
+ */
+async function groupGone(group) {
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 100 && liveInGroup(group).length; i++) await sleep(100);
+    if (!liveInGroup(group).length) return;
+    try {
+      process.kill(-group, "SIGKILL");
+    } catch {}
+  }
+  throw new Error(`processes ${liveInGroup(group).join(", ")} of the browser are still alive 20 s after it ended`);
+}
 
 /**
  * Chromium on `profile`: `{ goto, evaluate, cdp, kill, close, pid }`. The browser binary itself,
@@ -40,6 +70,7 @@ export async function chromiumOn(profile) {
     async kill() {
       process.kill(-child.pid, "SIGKILL");
       await exited;
+      await groupGone(child.pid);
       await browser.close().catch(() => {});
     },
     async close() {
@@ -47,6 +78,7 @@ export async function chromiumOn(profile) {
       process.kill(-child.pid, "SIGTERM");
       await Promise.race([exited, sleep(10_000)]);
       if (child.exitCode === null) (process.kill(-child.pid, "SIGKILL"), await exited);
+      await groupGone(child.pid);
     },
   };
 }
@@ -132,11 +164,13 @@ export async function webkitOn(profile) {
     async kill() {
       process.kill(-child.pid, "SIGKILL");
       await exited;
+      await groupGone(child.pid);
     },
     async close() {
       child.stdin.end();
       await Promise.race([exited, sleep(10_000)]);
       if (child.exitCode === null) (process.kill(-child.pid, "SIGKILL"), await exited);
+      await groupGone(child.pid);
     },
   };
 }

@@ -20,7 +20,8 @@ export function takeLog(from) {
 /**
  * After a relaunch: the checker over the history the runner heard (fetched from `historyUrl`),
  * then a sweep past every intent (the grace period over), after which nothing uncommitted is left,
- * and the checker again.
+ * and the checker again. `{ discarded }` instead when the database is gone or the engine said,
+ * opening it, that it had discarded it.
  */
 export async function checkAfterCrash({ database, historyUrl }) {
   const contents = Array.from({ length: CONTENTS }, (_, i) => api.contentId(content(i)));
@@ -34,8 +35,16 @@ export async function checkAfterCrash({ database, historyUrl }) {
   const history = (await (await fetch(historyUrl)).json())
     .map((call) => (call.outcome === "unknown" ? { ...call, end: Infinity } : call))
     .flatMap((call) => (call.op === "unseen" ? unseen(call) : [call]));
-  const before = await check(await dump(database), history, { crashed: true, contents });
+  // Through the library first, so that the engine's word on opening is heard (a raw unversioned
+  // open of a discarded database would create an empty one and hide it): a database the engine
+  // discarded (`dataLoss`) or that is not there any more is an outcome of its own.
+  const existed = (await indexedDB.databases()).some((info) => info.name === database);
   const store = await api.IndexedDbAttachmentStore.open(database);
+  if (!existed || store.dataLoss) {
+    store.close();
+    return { discarded: { existed, dataLoss: store.dataLoss ?? null } };
+  }
+  const before = await check(await dump(database), history, { crashed: true, contents });
   const start = Date.now();
   const report = await api.reclaimOrphanedAttachments(store.manifest, store, Date.now() + 1);
   const uncommitted = (await store.manifest.listUncommitted(Date.now() + 1)).length;

@@ -88,9 +88,10 @@ async function whileOutOfSpace(browser, database, size, blob) {
   // Engines account on their own terms (Firefox lets writes into its file's free pages past the
   // refusal): each write is refused QuotaExceeded or lands whole, which the layout check shows.
   // Chromium cannot even open the database on a full disk (nor can the checker's own plain
-  // connection): the layout is then checked once space is freed.
+  // connection, which is left unanswered or refused "Internal error opening backing store"): the
+  // layout is then checked once space is freed.
   const seen = await step(browser, "inspect", database).catch((error) => {
-    if (/full disk|QuotaExceeded/.test(error.message)) return { violations: [], deferred: error.message };
+    if (/full disk|QuotaExceeded|opening backing store/.test(error.message)) return { violations: [], deferred: error.message };
     throw error;
   });
   if (seen.violations.length) {
@@ -237,10 +238,20 @@ async function crash(kind) {
   mkdirSync(profile, { recursive: true });
   const database = "crash";
   const history = [];
-  const totals = { acknowledgedCommits: 0, unknown: 0, reclaimed: 0, calls: 0 };
+  const totals = { acknowledgedCommits: 0, unknown: 0, reclaimed: 0, calls: 0, discards: [] };
   const checkNow = async (browser, cycle) => {
     writeFileSync(join(work, "state", `history-${kind}.json`), JSON.stringify(history));
     const outcome = await step(browser, "checkAfterCrash", { database, historyUrl: `/state/history-${kind}.json` });
+    if (outcome.discarded) {
+      // The engine lost the database under us: the library cannot keep what the engine throws
+      // away, but it must say so. Silently gone is a failure; said (`dataLoss`) is counted apart.
+      const { existed, dataLoss } = outcome.discarded;
+      expect(dataLoss, `after kill ${cycle}, the database ${existed ? "was emptied" : "is gone"} and store.dataLoss says nothing`);
+      const lost = history.filter((entry) => entry.op === "commit" && entry.outcome === "ok").length;
+      totals.discards.push(`kill ${cycle}: ${dataLoss.kind}, ${dataLoss.message.slice(0, 120)} (${lost} acknowledged commits went with it)`);
+      history.length = 0;
+      return { discarded: dataLoss, counts: { promisedChecked: 0 }, reclaimed: 0 };
+    }
     expect(outcome.violations.length === 0, `after kill ${cycle}: ${outcome.violations.slice(0, 8).join("; ")}`);
     expect(outcome.uncommitted === 0, `after kill ${cycle}, the sweep left ${outcome.uncommitted} uncommitted rows`);
     totals.reclaimed += outcome.reclaimed;
@@ -249,21 +260,26 @@ async function crash(kind) {
   for (let cycle = 1; cycle <= cycles; cycle++) {
     await check(`${kind} crash ${cycle}/${cycles}: killed mid-workload; relaunched, every acknowledged commit is kept, nothing is torn, a sweep reclaims what was left uncommitted`, async () => {
       let browser = await open(kind, profile);
-      if (history.length) await checkNow(browser, cycle - 1);
-      await step(browser, "startWorkload", { database, seed: seed + cycle, actor: `${kind}-${cycle}` });
       const runFor = 800 + random() * 3200;
-      const started = Date.now();
       const log = [];
-      let from = 0;
       let heard = Date.now();
-      while (Date.now() - started < runFor) {
-        await sleep(50 + random() * 100);
-        heard = Date.now();
-        const { entries, error } = await step(browser, "takeLog", from);
-        if (error) throw new Error(`the workload failed: ${error}`);
-        // Entries still running stay at the end of our copy until they end.
-        log.splice(from, log.length - from, ...entries);
-        while (from < log.length && log[from].outcome !== undefined) from++;
+      try {
+        if (history.length) await checkNow(browser, cycle - 1);
+        await step(browser, "startWorkload", { database, seed: seed + cycle, actor: `${kind}-${cycle}` });
+        const started = Date.now();
+        let from = 0;
+        while (Date.now() - started < runFor) {
+          await sleep(50 + random() * 100);
+          heard = Date.now();
+          const { entries, error } = await step(browser, "takeLog", from);
+          if (error) throw new Error(`the workload failed: ${error}`);
+          // Entries still running stay at the end of our copy until they end.
+          log.splice(from, log.length - from, ...entries);
+          while (from < log.length && log[from].outcome !== undefined) from++;
+        }
+      } catch (error) {
+        await browser.close();
+        throw error;
       }
       await browser.kill();
       for (const entry of log) if (entry.outcome === undefined) (entry.outcome = "unknown"), totals.unknown++;
@@ -275,13 +291,15 @@ async function crash(kind) {
       browser = await open(kind, profile);
       try {
         const outcome = await checkNow(browser, cycle);
+        if (outcome.discarded) return `killed after ${Math.round(runFor)} ms; relaunched, THE ENGINE DISCARDED THE DATABASE and said so: dataLoss ${JSON.stringify(outcome.discarded)}`;
         return `killed after ${Math.round(runFor)} ms: ${log.length} calls, ${log.filter((e) => e.outcome === "unknown" && e.op !== "unseen").length} in flight; checked ${outcome.counts.promisedChecked} promised attachments; the sweep reclaimed ${outcome.reclaimed}`;
       } finally {
         await browser.close();
       }
     });
   }
-  table.push({ fault: "crash (kill -9)", engine: kind, tried: `${cycles} kills, ${totals.calls} calls, ${totals.acknowledgedCommits} acknowledged commits, ${totals.unknown} in flight`, lost: results.failed ? "see failures" : 0 });
+  const discarded = totals.discards.length ? `; the engine discarded the database ${totals.discards.length} times, saying so: ${totals.discards.join("; ")}` : "";
+  table.push({ fault: "crash (kill -9)", engine: kind, tried: `${cycles} kills, ${totals.calls} calls, ${totals.acknowledgedCommits} acknowledged commits, ${totals.unknown} in flight${discarded}`, lost: results.failed ? "see failures" : totals.discards.length ? "by the engine, surfaced as dataLoss" : 0 });
   return results;
 }
 
