@@ -187,6 +187,14 @@ export interface AttachmentStore extends AttachmentStoreLike {
   releaseSession(sessionId: string): Promise<void>;
 }
 
+/** A page of `manifest.listUncommitted`. */
+export interface UncommittedPageOptions {
+  /** The last row of the previous page: this page starts after it. Omitted: the first page. */
+  after?: ManifestEntry;
+  /** At most this many rows (a whole number from 1). Omitted: every row after `after`. */
+  limit?: number;
+}
+
 /** Options of {@link AttachmentStore.list}: a page. */
 export interface ListOptions {
   /** Only ids that sort after this one (it need not be stored). */
@@ -243,7 +251,11 @@ export interface DataLoss {
 export interface AttachmentManifestLike {
   recordIntent(intent: AttachmentIntent): Promise<void>;
   commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
-  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
+  /**
+   * The sweep calls it with `{ after, limit }` to read its candidates a page at a time; one that
+   * ignores the options and returns every row still works (the sweep then holds them all).
+   */
+  listUncommitted(olderThanEpochMs: number, options?: UncommittedPageOptions): Promise<ManifestEntry[]>;
   forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
   entriesFor(attachmentId: AttachmentId): Promise<ManifestEntry[]>;
   /**
@@ -264,8 +276,12 @@ export interface AttachmentManifest extends AttachmentManifestLike {
   recordIntent(intent: AttachmentIntent): Promise<void>;
   /** Stamps `committedAtEpochMs = now` on that session's rows that have none; never inserts. */
   commitRefs(sessionId: string, ids: readonly AttachmentId[]): Promise<void>;
-  /** Rows with no commit and `intentAtEpochMs <= olderThanEpochMs`, oldest first. */
-  listUncommitted(olderThanEpochMs: number): Promise<ManifestEntry[]>;
+  /**
+   * Rows with no commit and `intentAtEpochMs <= olderThanEpochMs`, oldest first (ties by session,
+   * then id); with `options`, a page of them. IndexedDB reads the page from an index that holds
+   * only uncommitted rows.
+   */
+  listUncommitted(olderThanEpochMs: number, options?: UncommittedPageOptions): Promise<ManifestEntry[]>;
   /** Drops that session's row, or every row of the id when `sessionId` is omitted. */
   forget(attachmentId: AttachmentId, sessionId?: string): Promise<void>;
   /** Every row of an attachment, whatever its session. */

@@ -77,7 +77,7 @@ pub use crate::core::sweep_rules::AttachmentReclamationReport;
 pub use crate::llm::{resolve_llm_request_attachments, LlmRequestAttachment};
 pub use crate::manifest::AttachmentManifest;
 pub use crate::memory::{InMemoryAttachmentManifest, InMemoryAttachmentStore};
-pub use crate::reclaim::{reclaim_orphaned_attachments, ReclaimOptions};
+pub use crate::reclaim::{reclaim_orphaned_attachments, ReclaimOptions, SWEEP_PAGE_ROWS};
 pub use crate::session::SessionScopedAttachmentStore;
 pub use crate::session_state::SessionState;
 pub use crate::store::{AttachmentStore, AttachmentStorePersistence};

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{select_uncommitted_page, AttachmentIntent, AttachmentManifestEntry};
 use crate::session_state::SessionState;
 
 /// Where sessions record intents and commits. Rows are keyed by `(session_id, attachment_id)`.
@@ -23,6 +23,21 @@ pub trait AttachmentManifest {
 
     /// Rows with no commit and `intent_at <= older_than_epoch_ms`, oldest first.
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>>;
+
+    /// A page of [`Self::list_uncommitted`]: its first `limit` rows after `after` (the last row of
+    /// the previous page; `None`: the first page) in its order, oldest first. The sweep reads its
+    /// candidates this way, so its memory is bounded by the page. The default lists every row and
+    /// cuts the page out; backends read only the page.
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+        let rows = self.list_uncommitted(older_than_epoch_ms).await?;
+        Ok(select_uncommitted_page(&rows, older_than_epoch_ms, after, limit))
+    }
+
+    /// How many rows [`Self::list_uncommitted`] would return (the sweep's progress total). The
+    /// default counts the list; backends count without reading the rows.
+    async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        Ok(self.list_uncommitted(older_than_epoch_ms).await?.len() as u64)
+    }
 
     /// Drops that session's row, or every row of `attachment_id` when `session_id` is `None`.
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()>;
@@ -82,6 +97,12 @@ impl<M: AttachmentManifest + ?Sized> AttachmentManifest for &M {
     }
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
         M::list_uncommitted(self, older_than_epoch_ms).await
+    }
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+        M::list_uncommitted_page(self, older_than_epoch_ms, after, limit).await
+    }
+    async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        M::count_uncommitted(self, older_than_epoch_ms).await
     }
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
         M::forget(self, attachment_id, session_id).await

@@ -352,6 +352,28 @@ pub(crate) fn mark_plain(row: &JsValue) {
     let _ = Reflect::set(row, &intern(PLAIN_FIELD).into(), &JsValue::TRUE);
 }
 
+/// The property of a stored manifest row that is there only while the row is uncommitted, with
+/// its intent time (`uncommittedAt`): an index over it holds the sweep's candidates and nothing
+/// else, so paging them reads no committed row.
+pub(crate) const UNCOMMITTED_FIELD: &str = "uncommittedAt";
+
+/// A manifest row as stored: its plain form plus `uncommittedAt` while uncommitted.
+pub(crate) fn stored_row(row: &AttachmentManifestEntry) -> JsValue {
+    ObjectBuilder(row.to_js().unchecked_into()).set_some(UNCOMMITTED_FIELD, (!row.is_committed()).then_some(row.intent_at_epoch_ms as f64)).build()
+}
+
+/// A stored manifest row brought to [`stored_row`]'s form (for an upgrade), or `None` when it
+/// already is (a committed row, or one that has the property).
+pub(crate) fn with_uncommitted_field(record: &JsValue) -> Option<JsValue> {
+    let has = |name: &str| Reflect::get(record, &intern(name).into()).is_ok_and(|value| !value.is_undefined());
+    if has("committedAtEpochMs") || has(UNCOMMITTED_FIELD) {
+        return None;
+    }
+    let intent_at = Reflect::get(record, &"intentAtEpochMs".into()).ok()?;
+    let _ = Reflect::set(record, &intern(UNCOMMITTED_FIELD).into(), &intent_at);
+    Some(record.clone())
+}
+
 /// A session's state as stored: `{ sessionId?, value }` for a JavaScript value, `{ sessionId?,
 /// bytes: ArrayBuffer }` for bytes, so each reads back as what it was.
 pub(crate) fn state_record(session_id: Option<&str>, state: &crate::SessionState) -> JsValue {

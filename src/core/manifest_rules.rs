@@ -130,10 +130,34 @@ pub fn select_uncommitted<'a>(
     rows: impl IntoIterator<Item = &'a AttachmentManifestEntry>,
     older_than_epoch_ms: i64,
 ) -> Vec<AttachmentManifestEntry> {
-    let mut selected: Vec<_> = rows.into_iter().filter(|row| is_uncommitted_at(row, older_than_epoch_ms)).cloned().collect();
-    sort_rows(&mut selected, &|a, b| {
-        (a.intent_at_epoch_ms, &a.session_id, &a.attachment_id).cmp(&(b.intent_at_epoch_ms, &b.session_id, &b.attachment_id))
-    });
+    select_uncommitted_page(rows, older_than_epoch_ms, None, usize::MAX)
+}
+
+/// The order `list_uncommitted` returns rows in: oldest intent first, then session, then id.
+pub fn uncommitted_order(a: &AttachmentManifestEntry, b: &AttachmentManifestEntry) -> std::cmp::Ordering {
+    (a.intent_at_epoch_ms, &a.session_id, &a.attachment_id).cmp(&(b.intent_at_epoch_ms, &b.session_id, &b.attachment_id))
+}
+
+/// Whether `row` is on a page that starts after `after` (no `after`: the first page) in
+/// [`uncommitted_order`].
+pub fn comes_after(row: &AttachmentManifestEntry, after: Option<&AttachmentManifestEntry>) -> bool {
+    after.is_none_or(|after| uncommitted_order(row, after) == std::cmp::Ordering::Greater)
+}
+
+/// A page of what [`select_uncommitted`] returns: its first `limit` rows after `after`, picked
+/// by selection, so only the page is sorted (for backends that hold every row anyway).
+pub fn select_uncommitted_page<'a>(
+    rows: impl IntoIterator<Item = &'a AttachmentManifestEntry>,
+    older_than_epoch_ms: i64,
+    after: Option<&AttachmentManifestEntry>,
+    limit: usize,
+) -> Vec<AttachmentManifestEntry> {
+    let mut selected: Vec<_> = rows.into_iter().filter(|row| is_uncommitted_at(row, older_than_epoch_ms) && comes_after(row, after)).cloned().collect();
+    if selected.len() > limit {
+        selected.select_nth_unstable_by(limit, uncommitted_order);
+        selected.truncate(limit);
+    }
+    sort_rows(&mut selected, &uncommitted_order);
     selected
 }
 
@@ -176,6 +200,23 @@ mod tests {
         let listed = select_uncommitted(&rows, 5);
         let order: Vec<_> = listed.iter().map(|r| (r.intent_at_epoch_ms, r.session_id.as_str())).collect();
         assert_eq!(order, [(1, "a"), (5, "a"), (5, "b")]);
+    }
+
+    #[test]
+    fn pages_cover_the_listing_in_order() {
+        let rows: Vec<_> = (0..40u8).map(|i| row(["a", "b", "c"][usize::from(i % 3)], &[i], i64::from(i % 7), (i % 5 == 0).then_some(1))).collect();
+        let whole = select_uncommitted(&rows, 5);
+        for limit in [1, 3, 7, 100] {
+            let (mut paged, mut after) = (Vec::new(), None::<AttachmentManifestEntry>);
+            loop {
+                let page = select_uncommitted_page(&rows, 5, after.as_ref(), limit);
+                assert!(page.len() <= limit);
+                let Some(last) = page.last().cloned() else { break };
+                paged.extend(page);
+                after = Some(last);
+            }
+            assert_eq!(paged, whole, "pages of {limit}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::tables;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{apply_commit, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{apply_commit, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::session_rules::apply_release;
 use crate::manifest::AttachmentManifest;
 use crate::session_state::SessionState;
@@ -43,9 +43,28 @@ impl AttachmentManifest for DurableObjectAttachmentManifest {
     }
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
+        self.list_uncommitted_page(older_than_epoch_ms, None, usize::MAX).await
+    }
+
+    /// One listing of the index of uncommitted rows (built first if rows predate it).
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
         self.shared.check_open()?;
-        let rows = tables::all_rows(&self.shared.storage.ops(), &self.shared.keys).await?;
-        Ok(select_uncommitted(&rows, older_than_epoch_ms))
+        let shared = Rc::clone(&self.shared);
+        self.shared.storage.transaction(async move |ops| tables::ensure_uncommitted_index(&ops, &shared.keys).await).await?;
+        tables::uncommitted_rows(&self.shared.storage.ops(), &self.shared.keys, older_than_epoch_ms, after, limit).await
+    }
+
+    /// Counted a page at a time, so the count holds no more than a page either.
+    async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        let (mut count, mut after) = (0, None);
+        loop {
+            let page = self.list_uncommitted_page(older_than_epoch_ms, after.as_ref(), crate::SWEEP_PAGE_ROWS).await?;
+            count += page.len() as u64;
+            match page.into_iter().last() {
+                Some(last) => after = Some(last),
+                None => return Ok(count),
+            }
+        }
     }
 
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
@@ -82,7 +101,7 @@ impl AttachmentManifest for DurableObjectAttachmentManifest {
                 for id in &ids {
                     let existing = tables::read_row(&ops, &shared.keys, &session_id, id).await?;
                     if let Some(committed) = existing.and_then(|row| apply_commit(&row, now)) {
-                        tables::write_row(&ops, &shared.keys, &committed).await?;
+                        tables::write_row(&ops, &shared.keys, None, &committed).await?;
                     }
                 }
                 match &state {
@@ -109,7 +128,7 @@ impl AttachmentManifest for DurableObjectAttachmentManifest {
             .storage
             .transaction(async move |ops| {
                 for row in tables::session_rows(&ops, &shared.keys, &session_id).await? {
-                    tables::write_row(&ops, &shared.keys, &apply_release(&row, now)).await?;
+                    tables::write_row(&ops, &shared.keys, Some(&row), &apply_release(&row, now)).await?;
                 }
                 tables::delete_state(&ops, &shared.keys, &session_id).await
             })

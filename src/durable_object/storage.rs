@@ -92,8 +92,9 @@ impl Ops {
         if let Some(start_after) = start_after {
             let _ = Reflect::set(&options, &"startAfter".into(), &start_after.into());
         }
-        if let Some(limit) = limit {
-            let _ = Reflect::set(&options, &"limit".into(), &(limit.min(u32::MAX as usize) as f64).into());
+        // The storage takes a 32-bit signed limit; one above it is no limit.
+        if let Some(limit) = limit.filter(|&limit| limit <= i32::MAX as usize) {
+            let _ = Reflect::set(&options, &"limit".into(), &(limit as f64).into());
         }
         let map: Map = settle(self.0.raw_list(&options), "listing").await?.unchecked_into();
         let mut entries = Vec::with_capacity(map.size() as usize);

@@ -351,7 +351,7 @@ impl AttachmentStore for DurableObjectAttachmentStore {
                     return Err(AttachmentStoreError::missing(plan.missing));
                 }
                 for row in &plan.stamped {
-                    tables::write_row(&ops, &shared.keys, row).await?;
+                    tables::write_row(&ops, &shared.keys, None, row).await?;
                 }
                 if let Some(state) = &state {
                     tables::write_state(&ops, &shared.keys, &session_id, state).await?;

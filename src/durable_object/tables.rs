@@ -6,6 +6,11 @@
 //! `s:<session>` a session's committed state, `U:<upload>` an upload in progress and `u:<upload>:<n>`
 //! its staged chunks (bytes streamed in keep their chunks there once published: the metadata row's
 //! `chunks` says where).
+//!
+//! `q:<intent time>:<session>\0\x01<id>` holds a copy of each uncommitted row, and only those: keys
+//! in the order `list_uncommitted` returns (oldest first, then session, then id), so the sweep
+//! reads its candidates a page at a time. Written beside every row write; `Q` says it was built
+//! for rows written before it existed (see [`ensure_uncommitted_index`]).
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -51,6 +56,19 @@ impl Keys {
     }
     fn rows(&self) -> String {
         format!("{}r:", self.prefix)
+    }
+    /// A row's key in the index of uncommitted rows: the intent time shifted to sort as unsigned,
+    /// fixed width; the session with NUL escaped (`\0` → `\0\xff`) and ended by `\0\x01`, so
+    /// that key order is `(intent, session, id)` order whatever the session id holds.
+    fn uncommitted(&self, row: &AttachmentManifestEntry) -> String {
+        let at = (row.intent_at_epoch_ms as u64) ^ (1 << 63);
+        format!("{}q:{at:020}:{}\0\u{1}{}", self.prefix, row.session_id.replace('\0', "\0\u{ff}"), row.attachment_id)
+    }
+    fn uncommitted_all(&self) -> String {
+        format!("{}q:", self.prefix)
+    }
+    fn uncommitted_index_built(&self) -> String {
+        format!("{}Q", self.prefix)
     }
     fn state(&self, session_id: &str) -> String {
         format!("{}s:{session_id}", self.prefix)
@@ -280,21 +298,62 @@ pub(crate) async fn read_row(ops: &Ops, keys: &Keys, session_id: &str, id: &Atta
     }
 }
 
-pub(crate) async fn write_row(ops: &Ops, keys: &Keys, row: &AttachmentManifestEntry) -> Result<()> {
-    ops.put(&keys.row(&row.attachment_id, &row.session_id), &row.to_js()).await
+/// Writes `row` and keeps the index of uncommitted rows in step. `previous` is the row it replaces
+/// when its intent time may differ (an intent refreshed, a release); a commit keeps the time, so
+/// its index entry is found from the row itself.
+pub(crate) async fn write_row(ops: &Ops, keys: &Keys, previous: Option<&AttachmentManifestEntry>, row: &AttachmentManifestEntry) -> Result<()> {
+    let value = row.to_js();
+    ops.put(&keys.row(&row.attachment_id, &row.session_id), &value).await?;
+    let entry = keys.uncommitted(row);
+    let mut stale: Vec<String> = previous.filter(|previous| !previous.is_committed()).map(|previous| keys.uncommitted(previous)).filter(|key| *key != entry).into_iter().collect();
+    if row.is_committed() {
+        stale.push(entry);
+    } else {
+        ops.put(&entry, &value).await?;
+    }
+    ops.delete(&stale).await
 }
 
 pub(crate) async fn record_intent(ops: &Ops, keys: &Keys, intent: &AttachmentIntent) -> Result<()> {
     let existing = read_row(ops, keys, &intent.session_id, &intent.attachment_id).await?;
-    write_row(ops, keys, &apply_intent(existing.as_ref(), intent)).await
+    write_row(ops, keys, existing.as_ref(), &apply_intent(existing.as_ref(), intent)).await
 }
 
 pub(crate) async fn delete_rows(ops: &Ops, keys: &Keys, id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
-    let doomed = match session_id {
-        Some(session_id) => vec![keys.row(id, session_id)],
-        None => ops.list(&keys.rows_of(id)).await?.into_iter().map(|(key, _)| key).collect(),
+    let rows = match session_id {
+        Some(session_id) => read_row(ops, keys, session_id, id).await?.into_iter().collect(),
+        None => rows_of(ops, keys, id).await?,
     };
+    let doomed: Vec<String> = rows.iter().flat_map(|row| [keys.row(&row.attachment_id, &row.session_id), keys.uncommitted(row)]).collect();
     ops.delete(&doomed).await
+}
+
+/// Up to `limit` uncommitted rows intended at or before `older_than`, after `after`, oldest first,
+/// from the index (which holds no committed row). The index is ordered by intent time first, so
+/// the first row past the threshold ends the page.
+pub(crate) async fn uncommitted_rows(ops: &Ops, keys: &Keys, older_than: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+    let start_after = after.map(|after| keys.uncommitted(after));
+    let mut rows = Vec::new();
+    for (_, value) in ops.list_page(&keys.uncommitted_all(), start_after.as_deref(), Some(limit)).await? {
+        let row: AttachmentManifestEntry = decode_stored(&value, "manifest")?;
+        if row.intent_at_epoch_ms > older_than {
+            break;
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Builds the index of uncommitted rows once, for rows written before it existed: reads every
+/// row that one time, then never again (`Q` marks it built).
+pub(crate) async fn ensure_uncommitted_index(ops: &Ops, keys: &Keys) -> Result<()> {
+    if ops.get(&keys.uncommitted_index_built()).await?.is_some() {
+        return Ok(());
+    }
+    for row in all_rows(ops, keys).await?.iter().filter(|row| !row.is_committed()) {
+        ops.put(&keys.uncommitted(row), &row.to_js()).await?;
+    }
+    ops.put(&keys.uncommitted_index_built(), &JsValue::TRUE).await
 }
 
 pub(crate) async fn write_state(ops: &Ops, keys: &Keys, session_id: &str, state: &SessionState) -> Result<()> {

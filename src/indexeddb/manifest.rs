@@ -8,7 +8,7 @@ use super::tables;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{apply_commit, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{apply_commit, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::session_rules::apply_release;
 use crate::manifest::AttachmentManifest;
 use crate::session_state::SessionState;
@@ -49,8 +49,17 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
     }
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
-        let rows = self.db.read(&[MANIFEST], async |tx| tables::rows_intended_by(tx, older_than_epoch_ms).await).await?;
-        Ok(select_uncommitted(&rows, older_than_epoch_ms))
+        self.db.read(&[MANIFEST], async |tx| tables::uncommitted_rows(tx, older_than_epoch_ms, None, None).await).await
+    }
+
+    /// One `getAll(range, limit)` on the index of uncommitted rows.
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
+        self.db.read(&[MANIFEST], async |tx| tables::uncommitted_rows(tx, older_than_epoch_ms, after, Some(limit)).await).await
+    }
+
+    async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        self.db.read(&[MANIFEST], async |tx| tables::count_uncommitted(tx, older_than_epoch_ms).await).await
     }
 
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {

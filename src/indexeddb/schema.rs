@@ -30,16 +30,22 @@
 //!   reads as it did.
 //! - `probe`: scratch space for that probe (empty between probes).
 //!
+//! Version 5:
+//! - `manifest` rows carry `uncommittedAt` (their intent time) while uncommitted, and only then;
+//!   the index `byUncommitted` (`[uncommittedAt, sessionId, attachmentId]`) therefore holds the
+//!   sweep's candidates, oldest first, and no committed row: listing them a page at a time and
+//!   counting them read nothing else. The upgrade adds the property to every uncommitted row.
+//!
 //! To change the layout: bump [`VERSION`] and add a step to [`upgrade`] that brings version N-1 to
 //! N. A fresh database runs every step in order; an existing one runs only the missing ones.
 
 use wasm_bindgen::JsValue;
 use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTransaction};
 
-use super::idb::{array_of, rewrite_each_by_count};
+use super::idb::{array_of, rewrite_each, rewrite_each_by_count};
 
 /// The schema version this library writes.
-pub(crate) const VERSION: u32 = 4;
+pub(crate) const VERSION: u32 = 5;
 
 /// Object store of attachment bytes.
 pub(crate) const BYTES: &str = "bytes";
@@ -51,6 +57,8 @@ pub(crate) const MANIFEST: &str = "manifest";
 pub(crate) const BY_ATTACHMENT: &str = "byAttachment";
 /// Index of `MANIFEST` by `intentAtEpochMs`.
 pub(crate) const BY_INTENT_AT: &str = "byIntentAt";
+/// Index of `MANIFEST` by `[uncommittedAt, sessionId, attachmentId]`: uncommitted rows only (version 5).
+pub(crate) const BY_UNCOMMITTED: &str = "byUncommitted";
 /// Object store of session states (version 3).
 pub(crate) const SESSIONS: &str = "sessions";
 /// Scratch object store for the Blob probe (version 4).
@@ -82,6 +90,16 @@ pub(crate) fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old_version: u32) -
     }
     if old_version < 4 {
         db.create_object_store(PROBE_STORE)?;
+    }
+    if old_version < 5 {
+        let rows = tx.object_store(MANIFEST)?;
+        let non_unique = IdbIndexParameters::new();
+        non_unique.set_unique(false);
+        let key_path = array_of(&[crate::records::UNCOMMITTED_FIELD, "sessionId", "attachmentId"]);
+        rows.create_index_with_str_sequence_and_optional_parameters(BY_UNCOMMITTED, &key_path, &non_unique)?;
+        if old_version > 0 {
+            rewrite_each(&rows, crate::records::with_uncommitted_field)?;
+        }
     }
     Ok(())
 }

@@ -4,13 +4,13 @@
 use js_sys::{Array, ArrayBuffer, Reflect, Uint8Array};
 use wasm_bindgen::{intern, JsCast, JsValue};
 
-use super::idb::{array_of, between, between_keys, keys_after, keys_starting_with, Request, Tx};
-use super::schema::{BYTES, BY_ATTACHMENT, META, MANIFEST, SESSIONS};
+use super::idb::{array_of, between, between_keys, keys_after, keys_starting_with, uncommitted_keys, Request, Tx};
+use super::schema::{BYTES, BY_ATTACHMENT, BY_UNCOMMITTED, META, MANIFEST, SESSIONS};
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::AttachmentId;
 use crate::core::manifest_rules::{apply_intent, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::AttachmentMeta;
-use crate::records::{decode_state, decode_stored, decode_stored_rows, field, is_plain, mark_plain, state_record, ToJs};
+use crate::records::{decode_state, decode_stored, decode_stored_rows, field, is_plain, mark_plain, state_record, stored_row, ToJs};
 use crate::body::Bytes;
 use crate::session_state::SessionState;
 
@@ -340,7 +340,7 @@ pub(crate) fn decode_row(value: JsValue) -> Result<Option<AttachmentManifestEntr
 
 /// Writes a manifest row (insert or replace).
 pub(crate) fn write_row(tx: &Tx, row: &AttachmentManifestEntry) -> Result<()> {
-    tx.store(MANIFEST)?.put(&row.to_js(), None)
+    tx.store(MANIFEST)?.put(&stored_row(row), None)
 }
 
 /// Starts reading every row of `session_id` (its keys `[session, id]` are one key range).
@@ -398,10 +398,27 @@ pub(crate) async fn rows_of(tx: &Tx, id: &AttachmentId) -> Result<Vec<Attachment
     decode_rows(request_rows_of(tx, id)?.await?)
 }
 
-/// Rows with `intentAtEpochMs <= at_most`, committed or not.
-pub(crate) async fn rows_intended_by(tx: &Tx, at_most: i64) -> Result<Vec<AttachmentManifestEntry>> {
-    let range = super::idb::at_most(at_most as f64)?;
-    decode_stored_rows(&tx.store(MANIFEST)?.index(super::schema::BY_INTENT_AT)?.get_all(&range).await?, "manifest")
+/// Up to `limit` uncommitted rows intended at or before `older_than`, after `after`, oldest first:
+/// read from the `byUncommitted` index, which holds no committed row.
+pub(crate) async fn uncommitted_rows(tx: &Tx, older_than: i64, after: Option<&AttachmentManifestEntry>, limit: Option<u32>) -> Result<Vec<AttachmentManifestEntry>> {
+    let range = uncommitted_range(older_than, after)?;
+    let rows = tx.store(MANIFEST)?;
+    let index = rows.index(BY_UNCOMMITTED)?;
+    let rows = match limit {
+        Some(limit) => index.get_all_limited(&range, limit),
+        None => index.get_all(&range),
+    };
+    decode_stored_rows(&rows.await?, "manifest")
+}
+
+/// How many uncommitted rows were intended at or before `older_than`.
+pub(crate) async fn count_uncommitted(tx: &Tx, older_than: i64) -> Result<u64> {
+    let count = tx.store(MANIFEST)?.index(BY_UNCOMMITTED)?.count_in(&uncommitted_range(older_than, None)?).await?;
+    Ok(count.as_f64().unwrap_or(0.0) as u64)
+}
+
+fn uncommitted_range(older_than: i64, after: Option<&AttachmentManifestEntry>) -> Result<JsValue> {
+    uncommitted_keys(older_than as f64, after.map(|row| (row.intent_at_epoch_ms as f64, row.session_id.as_str(), row.attachment_id.as_str())))
 }
 
 /// Deletes every row of `session_id` in `stretch` (its keys `[session, id]` are one key range).

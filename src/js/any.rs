@@ -337,6 +337,12 @@ impl AttachmentManifest for AnyManifest {
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
         each_manifest!(self, m => m.list_uncommitted(older_than_epoch_ms).await)
     }
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+        each_manifest!(self, m => m.list_uncommitted_page(older_than_epoch_ms, after, limit).await)
+    }
+    async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        each_manifest!(self, m => m.count_uncommitted(older_than_epoch_ms).await)
+    }
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
         each_manifest!(self, m => m.forget(attachment_id, session_id).await)
     }

@@ -275,13 +275,18 @@ macro_rules! manifest_members {
                     Ok(JsValue::UNDEFINED)
                 })
             }
-            /// Uncommitted rows intended at or before the threshold, oldest first.
+            /// Uncommitted rows intended at or before the threshold, oldest first; with `{ after,
+            /// limit }`, the page of at most `limit` rows after the row `after`.
             #[wasm_bindgen(js_name = listUncommitted)]
-            pub fn list_uncommitted(&self, older_than_epoch_ms: JsValue) -> Promise {
+            pub fn list_uncommitted(&self, older_than_epoch_ms: JsValue, options: JsValue) -> Promise {
                 let manifest = self.any();
                 promise(async move {
                     let older_than = convert::epoch_ms(&older_than_epoch_ms, &"olderThanEpochMs")?;
-                    Ok(to_array(&manifest.list_uncommitted(older_than).await?))
+                    let rows = match convert::uncommitted_page(&options)? {
+                        (None, None) => manifest.list_uncommitted(older_than).await?,
+                        (after, limit) => manifest.list_uncommitted_page(older_than, after.as_ref(), limit.unwrap_or(usize::MAX)).await?,
+                    };
+                    Ok(to_array(&rows))
                 })
             }
             /// Drops that session's row, or every row of the id.

@@ -7,7 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::validate_session_id;
+use crate::core::manifest_rules::{validate_session_id, AttachmentManifestEntry};
 use crate::core::media_type::MediaType;
 use crate::body::Bytes;
 pub(crate) use crate::body::{feed, hash_buffer, hash_js_buffer};
@@ -111,13 +111,33 @@ pub(crate) fn list_page(options: &JsValue) -> Result<(Option<AttachmentId>, Opti
     expect_object(options, &"options")?;
     let after = field(options, "after")?;
     let after = if is_absent(&after) { None } else { Some(id_strict(&after, "options.after")?) };
-    let limit = field(options, "limit")?;
-    let limit = match limit.as_f64() {
-        _ if is_absent(&limit) => None,
-        Some(n) if n.fract() == 0.0 && (1.0..=4_294_967_295.0).contains(&n) => Some(n as usize),
-        _ => return Err(invalid(format!("options.limit must be a whole number from 1, got {}", describe_value(&limit)))),
+    Ok((after, page_limit(options)?))
+}
+
+/// The options of `manifest.listUncommitted`: absent (everything), or `{ after?: row, limit?:
+/// whole number from 1 }`, where `after` is the last row of the previous page.
+pub(crate) fn uncommitted_page(options: &JsValue) -> Result<(Option<AttachmentManifestEntry>, Option<usize>)> {
+    if is_absent(options) {
+        return Ok((None, None));
+    }
+    expect_object(options, &"options")?;
+    let after = field(options, "after")?;
+    let after = if is_absent(&after) {
+        None
+    } else {
+        Some(AttachmentManifestEntry::from_js(&after).map_err(|error| invalid(format!("options.after must be a row listUncommitted returned: {}", error.message())))?)
     };
-    Ok((after, limit))
+    Ok((after, page_limit(options)?))
+}
+
+/// A page's `options.limit`: absent, or a whole number from 1.
+fn page_limit(options: &JsValue) -> Result<Option<usize>> {
+    let limit = field(options, "limit")?;
+    match limit.as_f64() {
+        _ if is_absent(&limit) => Ok(None),
+        Some(n) if n.fract() == 0.0 && (1.0..=4_294_967_295.0).contains(&n) => Ok(Some(n as usize)),
+        _ => Err(invalid(format!("options.limit must be a whole number from 1, got {}", describe_value(&limit)))),
+    }
 }
 
 /// A session state argument: `undefined` means none; any other value is the state (checked by the

@@ -10,7 +10,7 @@ use super::convert::describe_value;
 use super::error::from_thrown;
 use crate::core::error::{AttachmentStoreError, Result};
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{select_uncommitted_page, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::meta::{AttachmentCreateMeta, AttachmentRef, StoredAttachment};
 use crate::manifest::AttachmentManifest;
 use crate::records::{decode_returned, decode_returned_list, ToJs};
@@ -148,6 +148,20 @@ impl AttachmentManifest for JsManifest {
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
         let rows = call(&self.0, "listUncommitted", &[JsValue::from_f64(older_than_epoch_ms as f64)]).await?;
         decode_returned_list(&rows, "the rows listUncommitted returned")
+    }
+
+    /// `listUncommitted(olderThan, { after, limit })`, held to the page here: a manifest written
+    /// before paging ignores the options and returns every row.
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+        let options = js_sys::Object::new();
+        // Setting a data property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&options, &"limit".into(), &JsValue::from_f64(limit as f64));
+        if let Some(after) = after {
+            let _ = Reflect::set(&options, &"after".into(), &after.to_js());
+        }
+        let rows = call(&self.0, "listUncommitted", &[JsValue::from_f64(older_than_epoch_ms as f64), options.into()]).await?;
+        let rows = decode_returned_list(&rows, "the rows listUncommitted returned")?;
+        Ok(select_uncommitted_page(&rows, older_than_epoch_ms, after, limit))
     }
 
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {

@@ -6,7 +6,7 @@ use super::tables::Tables;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
-use crate::core::manifest_rules::{apply_commit, apply_intent, select_uncommitted, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
+use crate::core::manifest_rules::{apply_commit, apply_intent, is_uncommitted_at, select_uncommitted, select_uncommitted_page, validate_session_id, AttachmentIntent, AttachmentManifestEntry};
 use crate::core::session_rules::apply_release;
 use crate::manifest::AttachmentManifest;
 use crate::session_state::SessionState;
@@ -50,6 +50,14 @@ impl AttachmentManifest for InMemoryAttachmentManifest {
 
     async fn list_uncommitted(&self, older_than_epoch_ms: i64) -> Result<Vec<AttachmentManifestEntry>> {
         self.tables.transaction(|tx| Ok(select_uncommitted(tx.all_rows()?, older_than_epoch_ms)))
+    }
+
+    async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
+        self.tables.transaction(|tx| Ok(select_uncommitted_page(tx.all_rows()?, older_than_epoch_ms, after, limit)))
+    }
+
+    async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        self.tables.transaction(|tx| Ok(tx.all_rows()?.filter(|row| is_uncommitted_at(row, older_than_epoch_ms)).count() as u64))
     }
 
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {

@@ -74,6 +74,7 @@ pub async fn run_all<H: ConformanceHarness>(harness: &mut H) {
     list_and_head(harness).await;
     persistence_and_reopen(harness).await;
     manifest_rules(harness).await;
+    uncommitted_pages(harness).await;
     put_with_intent_writes_both(harness).await;
     sweep_scenarios(harness).await;
     session_scoped_store(harness).await;
@@ -288,6 +289,39 @@ pub async fn manifest_rules<H: ConformanceHarness>(harness: &mut H) {
     ok(CHECK, "forget a (all sessions)", manifest.forget(&a, None).await);
     assert!(ok(CHECK, "entries_for(a)", manifest.entries_for(&a).await).is_empty(), "{CHECK}: forget without session drops every row");
     ok(CHECK, "forget of nothing", manifest.forget(&a, None).await);
+}
+
+/// `list_uncommitted_page` and `count_uncommitted` agree with `list_uncommitted` (oldest first,
+/// inclusive threshold, no committed row) as rows are committed and released.
+pub async fn uncommitted_pages<H: ConformanceHarness>(harness: &mut H) {
+    const CHECK: &str = "uncommitted_pages";
+    let (_, manifest) = fresh(harness, CHECK).await;
+    for (i, session) in ["s2", "s1", "s3", "s1", "s2", "s1", "s3"].into_iter().enumerate() {
+        // Ties on the intent time (100, 100, 200, 200, ...) are ordered by session, then id.
+        ok(CHECK, "intent", manifest.record_intent(&intent(&[i as u8], session, 100 + 100 * (i as i64 / 2))).await);
+    }
+    ok(CHECK, "commit s3", manifest.commit_refs("s3", &[content_id(&[2]), content_id(&[6])]).await);
+    let pages_of = async |limit: usize, older_than: i64| {
+        let (mut rows, mut after) = (Vec::new(), None::<AttachmentManifestEntry>);
+        loop {
+            let page = ok(CHECK, "list_uncommitted_page", manifest.list_uncommitted_page(older_than, after.as_ref(), limit).await);
+            assert!(page.len() <= limit, "{CHECK}: a page of {} rows where the limit is {limit}", page.len());
+            let Some(last) = page.last().cloned() else { break rows };
+            rows.extend(page);
+            after = Some(last);
+        }
+    };
+    for older_than in [i64::MAX, 200, 99] {
+        let whole = ok(CHECK, "list_uncommitted", manifest.list_uncommitted(older_than).await);
+        assert_eq!(ok(CHECK, "count_uncommitted", manifest.count_uncommitted(older_than).await), whole.len() as u64, "{CHECK}: the count at {older_than}");
+        for limit in [1, 2, 3, 100] {
+            assert_eq!(pages_of(limit, older_than).await, whole, "{CHECK}: pages of {limit} at {older_than} make the listing");
+        }
+    }
+    let whole = ok(CHECK, "list_uncommitted", manifest.list_uncommitted(i64::MAX).await);
+    assert_eq!(whole.len(), 5, "{CHECK}: committed rows are not listed: {whole:?}");
+    ok(CHECK, "release s3", manifest.release_session("s3").await);
+    assert_eq!(pages_of(2, i64::MAX).await.len(), 7, "{CHECK}: released rows are listed again");
 }
 
 /// `put_with_intent` leaves both the intent row and the bytes.

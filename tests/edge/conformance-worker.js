@@ -26,6 +26,34 @@ async function chunking(storage) {
   return `${stored.length} chunks, each within the limit; reassembled; swept without leftovers`;
 }
 
+async function uncommittedIndex(storage) {
+  // Rows as the release before the index wrote them (r:<id>:<session> only, no q: copy, no Q
+  // mark), written here by hand in that layout: the index is built on first use, pages come from
+  // it, and a sweep reclaims the old orphans while a commit after it is kept.
+  const prefix = `index-${Date.now()}/`;
+  const old = new DurableObjectAttachmentStore(storage, { prefix });
+  const ids = [];
+  for (let i = 0; i < 30; i++) ids.push((await old.session(`s${i % 4}`).put(new Uint8Array([i, 1, 2]), { mediaType: "application/octet-stream" })).id);
+  for (const [key] of await storage.list({ prefix: `${prefix}q:` })) await storage.delete(key);
+  await storage.delete(`${prefix}Q`);
+  if ((await storage.list({ prefix: `${prefix}q:` })).size) throw new Error("the old layout still has index entries");
+  const store = new DurableObjectAttachmentStore(storage, { prefix });
+  const whole = await store.manifest.listUncommitted(Date.now() + 1000);
+  if (whole.length !== 30) throw new Error(`listed ${whole.length} of 30 rows written before the index`);
+  const paged = [];
+  for (let page, after; (page = await store.manifest.listUncommitted(Date.now() + 1000, { after, limit: 7 })).length; after = page.at(-1)) paged.push(...page);
+  if (JSON.stringify(paged) !== JSON.stringify(whole)) throw new Error("pages of 7 differ from the listing");
+  const kept = store.session("kept");
+  const keptRef = await kept.put(new Uint8Array([9, 9]), { mediaType: "application/octet-stream" });
+  await kept.commit();
+  if ((await store.manifest.listUncommitted(Date.now() + 1000)).length !== 30) throw new Error("a committed row is listed");
+  const report = await reclaimOrphanedAttachments(store.manifest, store, Date.now() + 1000);
+  if (report.deletedCount !== 30) throw new Error(`the sweep: ${JSON.stringify(report)}`);
+  const left = [...(await storage.list({ prefix }))].map(([key]) => key.slice(prefix.length)).filter((key) => !key.startsWith("Q"));
+  if (!(await store.head(keptRef.id)) || left.some((key) => key.startsWith("q:"))) throw new Error(`after the sweep: ${left.join(", ")}`);
+  return `30 rows written before the index: listed and paged from it once built; swept, the committed one kept, no index entry left`;
+}
+
 async function rollback(storage) {
   // A write failing mid-transaction (a fault real storage will not produce on demand): the
   // session's intent row was written first, and must be rolled back with the failed chunk.
@@ -225,6 +253,7 @@ export class Conformance {
         check === "conformance" ? await __runDurableObjectConformance(this.storage)
         : check === "chunking" ? await chunking(this.storage)
         : check === "rollback" ? await rollback(this.storage)
+        : check === "uncommitted-index" ? await uncommittedIndex(this.storage)
         : check === "commit-state" ? await commitState(this.storage)
         : check === "upload" ? await upload(this.storage)
         : check === "integrity" ? await integrity(this.storage)

@@ -63,6 +63,7 @@ mkdirSync(work, { recursive: true });
     ["the Rust conformance suite (plain and session-scoped) on Durable Object storage", "/conformance"],
     ["attachments over the 2 MB value limit are chunked, reassembled and swept whole", "/chunking"],
     ["a put failing mid-transaction leaves nothing behind", "/rollback"],
+    ["uncommitted rows are listed a page at a time from their index, built once for rows written before it", "/uncommitted-index"],
     ["a commit whose state the storage refuses writes neither stamps nor state", "/commit-state"],
     ["streams in, staged and published; a cut-off upload cleans up; a sweep reclaims a stalled one's staged chunks", "/upload"],
     ["verify removes damaged attachments (a flipped byte, a lost chunk) and keeps their commits", "/integrity"],

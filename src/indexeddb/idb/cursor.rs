@@ -38,3 +38,20 @@ pub(crate) fn rewrite_each_by_count(
     request.set_onsuccess(Some(on_cursor.into_js_value().unchecked_ref()));
     Ok(())
 }
+
+/// For an upgrade: walks every record of `store` with a cursor and rewrites it with
+/// `rewrite(record)` when that gives a new value. One record at a time, as above.
+pub(crate) fn rewrite_each(store: &IdbObjectStore, rewrite: fn(&JsValue) -> Option<JsValue>) -> std::result::Result<(), JsValue> {
+    let request = store.open_cursor()?;
+    let on_cursor = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+        let Some(request) = event.target().and_then(|target| target.dyn_into::<IdbRequest>().ok()) else { return };
+        let Some(cursor) = request.result().ok().filter(|cursor| !cursor.is_null()) else { return };
+        let cursor: web_sys::IdbCursorWithValue = cursor.unchecked_into();
+        if let Some(rewritten) = rewrite(&cursor.value().unwrap_or_default()) {
+            let _ = cursor.update(&rewritten);
+        }
+        let _ = cursor.continue_();
+    });
+    request.set_onsuccess(Some(on_cursor.into_js_value().unchecked_ref()));
+    Ok(())
+}

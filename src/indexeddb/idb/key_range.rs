@@ -33,7 +33,17 @@ pub(crate) fn keys_after(key: &str) -> Result<JsValue> {
     web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_str(key), true).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
 }
 
-/// `IDBKeyRange.upperBound(value)` (inclusive).
-pub(crate) fn at_most(value: f64) -> Result<JsValue> {
-    web_sys::IdbKeyRange::upper_bound(&JsValue::from_f64(value)).map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
+/// The keys of the `byUncommitted` index (`[intentAt, sessionId, attachmentId]`) at or before
+/// `older_than` and after `after` (exclusive; `None`: from the first). `[t, []]` sorts after
+/// every `[t, session, id]`, as an array sorts after every string.
+pub(crate) fn uncommitted_keys(older_than: f64, after: Option<(f64, &str, &str)>) -> Result<JsValue> {
+    let upper: Array = [JsValue::from_f64(older_than), Array::new().into()].into_iter().collect();
+    let range = match after {
+        Some((at, session, id)) => {
+            let lower: Array = [JsValue::from_f64(at), JsValue::from_str(session), JsValue::from_str(id)].into_iter().collect();
+            web_sys::IdbKeyRange::bound_with_lower_open_and_upper_open(&lower, &upper, true, false)
+        }
+        None => web_sys::IdbKeyRange::upper_bound(&upper),
+    };
+    range.map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
 }

@@ -90,4 +90,13 @@ impl Index<'_> {
     pub(crate) fn get_all_keys(&self, query: &JsValue) -> Request {
         self.tx.issue(self.raw.get_all_keys_with_key(query), "reading an index")
     }
+
+    /// `getAll(range, limit)`.
+    pub(crate) fn get_all_limited(&self, range: &JsValue, limit: u32) -> Request {
+        self.tx.issue(self.raw.get_all_with_key_and_limit(range, limit), "reading an index")
+    }
+
+    pub(crate) fn count_in(&self, range: &JsValue) -> Request {
+        self.tx.issue(self.raw.count_with_key(range), "counting in an index")
+    }
 }

@@ -391,7 +391,17 @@ for (const [kind, makeManifest] of Object.entries({
     await manifest.commitRefs("s1", []);
     const listed = await manifest.listUncommitted(200);
     assert.deepEqual(listed.map((r) => [r.intentAtEpochMs, r.sessionId]), [[100, "s1"], [200, "s1"], [200, "s2"]]);
-    assert.ok(listed.every((r) => !("committedAtEpochMs" in r)), "uncommitted rows have no committedAtEpochMs");
+    assert.ok(listed.every((r) => !("committedAtEpochMs" in r) && !("uncommittedAt" in r)), "uncommitted rows have no committedAtEpochMs (nor a backend's own fields)");
+    // A page at a time, each after the last row of the one before: the same rows, in order.
+    const paged = [];
+    for (let page, after; (page = await manifest.listUncommitted(200, { after, limit: 2 })).length; after = page.at(-1)) {
+      assert.ok(page.length <= 2, `a page of ${page.length}`);
+      paged.push(...page);
+    }
+    assert.deepEqual(paged, listed);
+    assert.deepEqual(await manifest.listUncommitted(200, { after: listed[0] }), listed.slice(1), "after without a limit: the rest");
+    await rejects(manifest.listUncommitted(200, { limit: 0 }), "InvalidInput");
+    await rejects(manifest.listUncommitted(200, { after: "yesterday" }), "InvalidInput");
     await manifest.commitRefs("s1", [a]);
     await manifest.recordIntent(intent(a, "s1", 5000));
     const rowsOfA = await manifest.entriesFor(a);
