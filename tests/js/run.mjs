@@ -26,9 +26,11 @@ writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer",
 sh("npm", ["install", "--no-audit", "--no-fund", "--silent", tarball]);
 cpSync(join(root, "tests/js/browser"), join(consumer, "tests"), { recursive: true });
 cpSync(join(root, "tests/js/consumers"), consumer, { recursive: true });
-// The previous release's browser entry, to write a database with it (upgrade.html).
-mkdirSync(join(consumer, "previous"));
-sh("tar", ["-xzf", join(root, "tests/fixtures/web-attachments-schema-2.tgz"), "-C", join(consumer, "previous")]);
+// Earlier releases' browser entries, to write databases with them (upgrade.html).
+for (const schema of [2, 4]) {
+  mkdirSync(join(consumer, `previous/schema-${schema}`), { recursive: true });
+  sh("tar", ["-xzf", join(root, `tests/fixtures/web-attachments-schema-${schema}.tgz`), "-C", join(consumer, `previous/schema-${schema}`)]);
+}
 
 // 2. Consumers built by bundlers and checked by TypeScript.
 const { results: consumerResults, check: step } = collector();
@@ -72,8 +74,10 @@ const pages = [
   ["workers", "/tests/workers.html"],
   ["reload (write)", "/tests/persist.html?phase=write"],
   ["reload (read)", "/tests/persist.html?phase=read"],
-  ["upgrade (written by the previous release)", "/tests/upgrade.html?phase=write"],
-  ["upgrade (read by this one)", "/tests/upgrade.html?phase=read"],
+  ["upgrade (written by the schema-2 release)", "/tests/upgrade.html?from=2&phase=write"],
+  ["upgrade (written by the schema-4 release)", "/tests/upgrade.html?from=4&phase=write"],
+  ["upgrade (read by this one)", "/tests/upgrade.html?from=2&phase=read"],
+  ["upgrade (read by this one, from schema 4)", "/tests/upgrade.html?from=4&phase=read"],
   ["vite build", "/vite-app/dist/index.html"],
   ["esbuild bundle", "/esbuild-app/index.html"],
 ];
