@@ -590,8 +590,9 @@ impl SweepRead {
         };
         if ids.len() >= DENSE_BATCH_MIN {
             let stretch = tables::IdStretch::new(first, last)?;
-            let stored = tables::request_meta_count_in(tx, &stretch)?.await?.as_f64().unwrap_or(f64::INFINITY);
-            if stored <= 2.0 * ids.len() as f64 {
+            let most = 2 * ids.len() as u32;
+            let stored = js_sys::Array::from(&tables::request_meta_ids_in(tx, &stretch, most + 1)?.await?).length();
+            if stored <= most {
                 return Self::of_stretch(tx, ids, stretch).await;
             }
         }

@@ -110,9 +110,11 @@ impl IdStretch {
     }
 }
 
-/// Starts counting the attachments with metadata in `stretch`.
-pub(crate) fn request_meta_count_in(tx: &Tx, stretch: &IdStretch) -> Result<Request> {
-    Ok(tx.store(META)?.count_in(&stretch.ids))
+/// Starts reading the ids of at most `limit` attachments with metadata in `stretch`: enough to
+/// tell whether a batch is most of it, at a cost bounded by the batch (a count would walk the
+/// whole stretch, and a sparse batch's stretch may span the store).
+pub(crate) fn request_meta_ids_in(tx: &Tx, stretch: &IdStretch, limit: u32) -> Result<Request> {
+    Ok(tx.store(META)?.get_all_keys_limited(&stretch.ids, limit))
 }
 
 /// Starts reading the metadata in `stretch`; [`by_attachment`] splits the answer.

@@ -37,6 +37,11 @@ impl Store<'_> {
         }
     }
 
+    /// `getAllKeys(range, limit)`.
+    pub(crate) fn get_all_keys_limited(&self, range: &JsValue, limit: u32) -> Request {
+        self.tx.issue(self.raw.get_all_keys_with_key_and_limit(range, limit), "reading keys")
+    }
+
     pub(crate) fn get_all_keys_in(&self, range: &JsValue) -> Request {
         self.tx.issue(self.raw.get_all_keys_with_key(range), "reading keys")
     }
