@@ -10,12 +10,13 @@
 //   node bench/large.mjs [--scale X] [--rounds N]     (prints JSON; bench/run.mjs merges it)
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../scripts/serve.mjs";
+import { descendants, isRenderer, peakGrowth } from "./proc.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const out = join(root, "target/bench-large");
@@ -39,37 +40,6 @@ function fileOf(name, bytes) {
   }
   closeSync(fd);
   return path;
-}
-
-const status = (pid) => readFileSync(`/proc/${pid}/status`, "utf8");
-const kib = (text, field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) * 1024;
-const children = (pid) => readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((entry) => {
-  try {
-    return readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ")[1] === String(pid);
-  } catch {
-    return false;
-  }
-});
-const descendants = (pid) => children(pid).flatMap((child) => [child, ...descendants(child)]);
-const isRenderer = (pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer");
-  } catch {
-    return false;
-  }
-};
-
-/** Runs `fn` and returns its result with how far the processes' resident memory rose above where it started (peak). */
-async function peakGrowth(pids, fn) {
-  const before = new Map();
-  for (const pid of pids) {
-    writeFileSync(`/proc/${pid}/clear_refs`, "5"); // resets VmHWM to the current RSS
-    before.set(pid, kib(status(pid), "VmRSS"));
-  }
-  const result = await fn();
-  let growth = 0;
-  for (const pid of pids) growth += Math.max(0, kib(status(pid), "VmHWM") - before.get(pid));
-  return { ...result, peakGrowthBytes: growth };
 }
 
 const freePort = () => new Promise((done) => {

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { serve } from "../scripts/serve.mjs";
+import { browserPackageSize } from "../scripts/package-size.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const out = join(root, "target/bench");
@@ -21,7 +22,10 @@ const filters = ["--only", "--systems"].filter(text).map((name) => `&${name.slic
 // memory from outside, workerd); `--only memory` runs that alone.
 const only = text("--only")?.split(",");
 const large = !only || only.includes("memory");
-const pageRun = !only || only.some((workload) => workload !== "memory");
+// `scale` is bench/scale.mjs (stores grown to 100,000 attachments, a sweep of 100,000 orphans,
+// 1,000,000 manifest rows); `--only scale` runs that alone.
+const scaleRun = !only || only.includes("scale");
+const pageRun = !only || only.some((workload) => workload !== "memory" && workload !== "scale");
 
 mkdirSync(out, { recursive: true });
 execFileSync(join(root, "node_modules/.bin/esbuild"), ["bench/bench.js", "--bundle", "--format=esm", "--external:/dist/*", `--outfile=${out}/bench.js`, "--log-level=warning"], { cwd: root, stdio: "inherit" });
@@ -29,15 +33,7 @@ writeFileSync(join(out, "index.html"), `<!doctype html><meta charset="utf-8"><ti
 
 // Size of what a browser user downloads: the wasm and the JS of the default entry.
 const dist = join(root, "dist");
-const jsFiles = ["index.js", "api.js", "errors.js", "wasm/web_attachments.js"];
-const wasm = readFileSync(join(dist, "wasm/web_attachments_bg.wasm"));
-const js = Buffer.concat(jsFiles.map((file) => readFileSync(join(dist, file))));
-const size = {
-  wasmBytes: wasm.length,
-  wasmGzipBytes: gzipSync(wasm, { level: 9 }).length,
-  jsBytes: js.length,
-  jsGzipBytes: jsFiles.reduce((sum, file) => sum + gzipSync(readFileSync(join(dist, file)), { level: 9 }).length, 0),
-};
+const size = browserPackageSize(dist);
 // workerd loads its own flavour (with the Durable Object store); reported beside, not summed.
 const workerdWasm = readFileSync(join(dist, "wasm-workerd/web_attachments_bg.wasm"));
 Object.assign(size, { workerdWasmBytes: workerdWasm.length, workerdWasmGzipBytes: gzipSync(workerdWasm, { level: 9 }).length });
@@ -80,6 +76,15 @@ if (large) {
   });
 }
 
+let scaleFigures;
+if (scaleRun) {
+  // At a smoke scale, a bench of small stores: it works, the figures are not for quoting.
+  const smoke = scale < 1 ? ["--sizes", "100,200", "--ops", "10", "--orphans", "600", "--rows", "100,1100"] : [];
+  const printed = execFileSync(process.execPath, [join(root, "bench/scale.mjs"), ...smoke], { cwd: root, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 }).toString();
+  scaleFigures = JSON.parse(printed);
+  Object.assign(result.memory, scaleFigures.memory);
+}
+
 const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion || largeFigures?.chromium, date: new Date().toISOString() };
 // References are not compared systems: the same-layout floor and the transfer puts are reported
 // apart, opt-in ones only appear in the table of a filtered run.
@@ -94,7 +99,7 @@ const LABELS = {
 const rows = result.rows.filter((row) => !result.references.includes(row.system));
 const layoutFloor = result.rows.filter((row) => row.system === REFERENCE);
 const transferPuts = result.rows.filter((row) => row.system === TRANSFER);
-const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, scale, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, large: largeFigures, size };
+const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, workScale: scale, scale: scaleFigures?.scale, scaleDetail: scaleFigures, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, large: largeFigures, size };
 
 const fmt = (n, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
 const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB | samples' range |", "|---|---|---:|---:|---:|---:|"];
@@ -122,6 +127,17 @@ if (largeFigures) {
   lines.push("", `× plain IndexedDB (median of ${largeFigures.ratios.rounds.put300MiB.length} rounds): 300 MiB put ${largeFigures.ratios.put300MiB.toFixed(2)}, getBlob ${largeFigures.ratios.getBlob.toFixed(2)}`);
   lines.push(`workerd, ${(largeFigures.workerd.bytes / 1e6).toFixed(0)} MB through the example service: PUT +${mib(largeFigures.workerd.putPeakGrowthBytes)}, GET +${mib(largeFigures.workerd.getPeakGrowthBytes)} (peak resident growth)`);
 }
+if (scaleFigures) {
+  const [few, many] = [scaleFigures.sizes[0], scaleFigures.sizes.at(-1)];
+  lines.push("", `| cost at ${many.toLocaleString("en")} / at ${few.toLocaleString("en")} attachments (1.0 is flat) | web-attachments | raw IndexedDB |`, "|---|---:|---:|");
+  for (const workload of [...new Set(scaleFigures.scale.map((row) => row.workload))]) {
+    const cell = (system) => scaleFigures.scale.find((row) => row.system === system && row.workload === workload)?.costRatio100kTo1k.toFixed(2) ?? "-";
+    lines.push(`| ${workload} | ${cell("web-attachments")} | ${cell("raw-indexeddb")} |`);
+  }
+  const sweep = (system) => `${scaleFigures.sweep[system].orphansPerSec} orphans/s, renderer +${(scaleFigures.sweep[system].peakGrowthBytes / 2 ** 20).toFixed(1)} MiB`;
+  lines.push("", `sweep of ${scaleFigures.memory.sweepOrphans.toLocaleString("en")} orphans: web-attachments ${sweep("web-attachments")}; raw IndexedDB ${sweep("raw-indexeddb")}`);
+  for (const row of scaleFigures.amongRows) lines.push(`${row.workload}: cost among ${scaleFigures.rowCounts.at(-1).toLocaleString("en")} / among ${scaleFigures.rowCounts[0].toLocaleString("en")} committed rows: ${row.costRatio.toFixed(2)}`);
+}
 lines.push(`package, what a browser loads: wasm ${kib(size.wasmBytes)} KiB (${kib(size.wasmGzipBytes)} KiB gzipped), JS ${kib(size.jsBytes)} KiB (${kib(size.jsGzipBytes)} KiB gzipped); total ${kib(size.wasmGzipBytes + size.jsGzipBytes)} KiB gzipped`);
 lines.push(`workerd's wasm (with the Durable Object store): ${kib(size.workerdWasmBytes)} KiB (${kib(size.workerdWasmGzipBytes)} KiB gzipped)`);
 lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Chromium ${machine.chromium}; ${rounds} rounds (a sample each; 1 KiB puts, gets and batches: three a round), medians (ratios: median of each sample's ratio)`);
@@ -133,10 +149,12 @@ if (!filters && scale === 1) {
   writeFileSync(join(root, "bench/results.json"), JSON.stringify(results, null, 2) + "\n");
   console.log("wrote bench/results.json");
 } else if (!pageRun && scale === 1) {
-  // `--only memory`, complete: its figures replace the last ones; the rest stays as it was.
+  // `--only memory` or `--only scale`, complete: their figures replace the last ones; the rest
+  // stays as it was.
   const published = JSON.parse(readFileSync(join(root, "bench/results.json"), "utf8"));
   published.memory = { ...published.memory, ...results.memory };
-  published.large = { machine, command: results.command, ...largeFigures };
+  if (largeFigures) published.large = { machine, command: results.command, ...largeFigures };
+  if (scaleFigures) Object.assign(published, { scale: scaleFigures.scale, scaleDetail: { machine, command: results.command, ...scaleFigures } });
   writeFileSync(join(root, "bench/results.json"), JSON.stringify(published, null, 2) + "\n");
-  console.log("wrote the memory figures into bench/results.json");
+  console.log(`wrote the ${only.join(" and ")} figures into bench/results.json`);
 } else console.log("a filtered or scaled run: bench/results.json left as it was (the table is in target/bench/table.md)");

@@ -1,7 +1,8 @@
 // The scale bench's page side (bench/scale.mjs drives it): a store grown to N small attachments,
 // web-attachments and raw IndexedDB side by side, and the per-operation cost of put, get, head and
-// a 100-item list page at that size.
-import { IndexedDbAttachmentStore } from "/dist/index.js";
+// a 100-item list page at that size; a sweep of N orphans in each; and the cost of listing and
+// sweeping a few orphans among many committed manifest rows.
+import { IndexedDbAttachmentStore, reclaimOrphanedAttachments } from "/dist/index.js";
 
 const request = (r) => new Promise((ok, ko) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => ko(r.error))));
 const done = (tx) => new Promise((ok, ko) => ((tx.oncomplete = ok), (tx.onabort = () => ko(tx.error))));
@@ -71,11 +72,12 @@ const systems = { "web-attachments": ours, "raw-indexeddb": raw };
 const ids = { "web-attachments": [], "raw-indexeddb": [] };
 let next = 0;
 
-/** Grows both stores to `n` attachments (batches of 500, the same contents in both). */
-export async function grow(n) {
+/** Grows both stores to `n` attachments of `size` bytes (batches of 500 or 16 MiB, the same contents in both). */
+export async function grow(n, size = 1024) {
   for (const system of Object.values(systems)) if (!system.opened) (await system.open(), (system.opened = true));
+  const perBatch = Math.max(1, Math.min(500, Math.floor((16 << 20) / size)));
   while (next < n) {
-    const batch = Array.from({ length: Math.min(500, n - next) }, (_, k) => item(next + k));
+    const batch = Array.from({ length: Math.min(perBatch, n - next) }, (_, k) => item(next + k, size));
     for (const [name, system] of Object.entries(systems)) ids[name].push(...(await system.putMany(batch)));
     next += batch.length;
   }
@@ -83,12 +85,12 @@ export async function grow(n) {
 }
 
 /** Microseconds per operation of each kind, each system, over `count` operations (interleaved). */
-export async function measure(count) {
+export async function measure(count, size = 1024) {
   const times = {};
   const add = (name, op, us) => ((times[name] ??= {}), (times[name][op] = (times[name][op] ?? 0) + us));
   for (let k = 0; k < count; k++) {
     const pick = Math.floor(Math.random() * next);
-    const fresh = item(1e9 + next + k);
+    const fresh = item(1e9 + next + k, size);
     const order = Object.entries(systems);
     for (const [name, system] of k % 2 ? order.reverse() : order) {
       const id = ids[name][pick];
@@ -101,4 +103,119 @@ export async function measure(count) {
   }
   for (const perOp of Object.values(times)) for (const op of Object.keys(perOp)) perOp[op] /= count;
   return times;
+}
+
+// ---- The sweep: N orphans, web-attachments' sweep beside raw IndexedDB doing the same ----
+
+/**
+ * Raw IndexedDB with what a sweep needs: bytes, metadata and an intent row per attachment, the
+ * rows indexed by intent time; its sweep reads 500 rows at a time from the index and deletes them
+ * with their bytes and metadata, one transaction per page.
+ */
+const rawSweep = {
+  async open() {
+    await request(indexedDB.deleteDatabase("sweep-raw"));
+    const r = indexedDB.open("sweep-raw", 1);
+    r.onupgradeneeded = () => {
+      r.result.createObjectStore("bytes");
+      r.result.createObjectStore("meta");
+      r.result.createObjectStore("rows").createIndex("byIntentAt", "intentAt");
+    };
+    this.db = await request(r);
+  },
+  async plant(items) {
+    const ids = await Promise.all(items.map(async (bytes) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")));
+    const tx = this.db.transaction(["bytes", "meta", "rows"], "readwrite");
+    const now = Date.now();
+    items.forEach((bytes, i) => {
+      tx.objectStore("rows").put({ id: ids[i], session: "orphans", intentAt: now }, ids[i]);
+      tx.objectStore("bytes").put(bytes.slice().buffer, ids[i]);
+      tx.objectStore("meta").put({ id: ids[i], mediaType: "application/octet-stream", byteLen: bytes.length }, ids[i]);
+    });
+    await done(tx);
+  },
+  async sweep(olderThan) {
+    let deleted = 0;
+    for (;;) {
+      const tx = this.db.transaction(["bytes", "meta", "rows"], "readwrite");
+      const rows = await request(tx.objectStore("rows").index("byIntentAt").getAll(IDBKeyRange.upperBound(olderThan), 500));
+      for (const row of rows) for (const name of ["rows", "bytes", "meta"]) tx.objectStore(name).delete(row.id);
+      await done(tx);
+      deleted += rows.length;
+      if (rows.length < 500) return deleted;
+    }
+  },
+};
+
+const oursSweep = {
+  async open() {
+    await IndexedDbAttachmentStore.deleteDatabase("sweep-ours");
+    this.store = await IndexedDbAttachmentStore.open("sweep-ours");
+  },
+  async plant(items) {
+    await this.store.session("orphans").putMany(items.map((bytes) => ({ bytes, meta: { mediaType: "application/octet-stream" } })));
+  },
+  async sweep(olderThan) {
+    return (await reclaimOrphanedAttachments(this.store.manifest, this.store, olderThan)).deletedCount;
+  },
+};
+
+const sweepers = { "web-attachments": oursSweep, "raw-indexeddb": rawSweep };
+
+/** Plants `n` orphans of `size` bytes in `system`'s fresh database. */
+export async function plantOrphans(system, n, size = 1024) {
+  const sweeper = sweepers[system];
+  await sweeper.open();
+  for (let at = 0; at < n; at += 500) await sweeper.plant(Array.from({ length: Math.min(500, n - at) }, (_, k) => item(2e9 + at + k, size)));
+  return n;
+}
+
+/** Sweeps every orphan of `system`: how long it took and how many it deleted. */
+export async function sweepOrphans(system) {
+  const started = performance.now();
+  const deleted = await sweepers[system].sweep(Date.now() + 1);
+  return { ms: performance.now() - started, deleted };
+}
+
+// ---- Committed manifest rows: a few orphans among many ----
+
+let rowsStore;
+let rowsCount = 0;
+
+/**
+ * Grows the committed rows of a web-attachments store to `n` (16-byte attachments, 500 to a
+ * session, each session committed).
+ */
+export async function growCommittedRows(n) {
+  rowsStore ??= await IndexedDbAttachmentStore.deleteDatabase("rows-ours").then(() => IndexedDbAttachmentStore.open("rows-ours"));
+  while (rowsCount < n) {
+    const count = Math.min(500, n - rowsCount);
+    const session = rowsStore.session(`committed-${rowsCount}`);
+    await session.putMany(Array.from({ length: count }, (_, k) => ({ bytes: item(3e9 + rowsCount + k, 16), meta: { mediaType: "application/octet-stream" } })));
+    await session.commit();
+    rowsCount += count;
+  }
+  return rowsCount;
+}
+
+/**
+ * Microseconds for a 100-row page of listUncommitted and for a sweep of 100 fresh orphans, among
+ * the committed rows there are (median of `rounds`).
+ */
+export async function orphansAmongRows(rounds) {
+  const list = [], sweep = [];
+  for (let round = 0; round < rounds; round++) {
+    const session = rowsStore.session(`orphans-${round}`);
+    await session.putMany(Array.from({ length: 100 }, (_, k) => ({ bytes: item(4e9 + round * 100 + k, 16), meta: { mediaType: "application/octet-stream" } })));
+    const threshold = Date.now() + 1;
+    let started = performance.now();
+    const page = await rowsStore.manifest.listUncommitted(threshold, { limit: 100 });
+    list.push((performance.now() - started) * 1000);
+    started = performance.now();
+    const report = await reclaimOrphanedAttachments(rowsStore.manifest, rowsStore, threshold);
+    sweep.push((performance.now() - started) * 1000);
+    if (page.length !== 100 || report.deletedCount !== 100) throw new Error(`listed ${page.length}, swept ${report.deletedCount} of 100 orphans`);
+  }
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return { listUncommitted100: median(list), sweep100Orphans: median(sweep) };
 }

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { serve } from "../../scripts/serve.mjs";
+import { SIZE_BUDGET_GZIP_BYTES, browserPackageSize } from "../../scripts/package-size.mjs";
 import { collector, exitCode, report } from "../support/results.mjs";
 import { launchChromium } from "./chromium.mjs";
 import { openWebDriver } from "./webdriver.mjs";
@@ -42,6 +43,12 @@ for (const [version, tsc] of [["5.9", "node_modules/typescript/bin/tsc"], ["7.0"
     void sh(process.execPath, [join(root, tsc), "-p", "ts-workerd-app"]));
 }
 // The package's own shape, as publishers check it.
+await step(`what a browser loads stays within the size budget (${SIZE_BUDGET_GZIP_BYTES / 1024} KiB gzipped, scripts/package-size.mjs)`, () => {
+  const size = browserPackageSize(join(consumer, "node_modules/web-attachments/dist"));
+  const total = size.wasmGzipBytes + size.jsGzipBytes;
+  if (total > SIZE_BUDGET_GZIP_BYTES) throw new Error(`${(total / 1024).toFixed(1)} KiB gzipped (wasm ${(size.wasmGzipBytes / 1024).toFixed(1)}, JS ${(size.jsGzipBytes / 1024).toFixed(1)}) is over the budget`);
+  return `${(total / 1024).toFixed(1)} KiB gzipped`;
+});
 await step("publint --strict", () => void sh(bin("publint"), ["--strict"], root));
 await step("arethetypeswrong --pack --profile esm-only", () => void sh(bin("attw"), ["--pack", ".", "--profile", "esm-only"], root));
 await step("vite build bundles the package, a module worker included", () => void sh(bin("vite"), ["build", "--logLevel", "warn"], join(consumer, "vite-app")));
