@@ -3,6 +3,9 @@
 // Each step returns plain data; the runner decides what must hold.
 import * as api from "web-attachments";
 import { dump, layoutViolations } from "../soak/checker.js";
+import { seededBytes } from "./seeded.js";
+
+export { seededBytes };
 
 const { IndexedDbAttachmentStore, reclaimOrphanedAttachments } = api;
 
@@ -10,18 +13,6 @@ const { IndexedDbAttachmentStore, reclaimOrphanedAttachments } = api;
 export function randomBytes(length) {
   const bytes = new Uint8Array(length);
   for (let at = 0; at < length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(at + 65536, length)));
-  return bytes;
-}
-
-/** `length` bytes of a seeded generator (xorshift): incompressible, and the same again for a re-put. */
-export function seededBytes(length, seed) {
-  const bytes = new Uint8Array(length);
-  const words = new Uint32Array(bytes.buffer, 0, length >> 2);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    words[i] = x >>> 0;
-  }
   return bytes;
 }
 
