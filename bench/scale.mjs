@@ -91,17 +91,18 @@ for (const system of ["web-attachments", "raw-indexeddb"]) {
   }
 }
 
-// A few orphans among many committed rows.
-const rows = {};
-{
+// A few orphans among many committed rows, each system in a browser of its own (Chromium keeps
+// an origin's databases in one LevelDB).
+const rows = Object.fromEntries(rowCounts.map((n) => [n, {}]));
+for (const system of ["web-attachments", "raw-indexeddb"]) {
   const browser = await launch();
   try {
     for (const n of rowCounts) {
       const started = Date.now();
-      await browser.evaluate(`window.scale.growCommittedRows(${n})`);
-      log(`committed rows grown to ${n} in ${Date.now() - started} ms`);
-      rows[n] = { "web-attachments": await browser.evaluate("window.scale.orphansAmongRows(5)") };
-      log(`${n} committed rows: ${JSON.stringify(rows[n])}`);
+      await browser.evaluate(`window.scale.growCommittedRows(${JSON.stringify(system)}, ${n})`);
+      log(`${system}: committed rows grown to ${n} in ${Date.now() - started} ms`);
+      rows[n][system] = await browser.evaluate(`window.scale.orphansAmongRows(${JSON.stringify(system)}, 5)`);
+      log(`${system}, ${n} committed rows: ${JSON.stringify(rows[n][system])}`);
     }
   } finally {
     await browser.close();

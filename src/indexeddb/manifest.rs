@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::idb::{Database, Mode};
 use super::schema::{MANIFEST, SESSIONS};
 use super::tables;
+use super::tombstones::LeftUncommitted;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::Result;
 use crate::core::id::AttachmentId;
@@ -87,15 +88,18 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
         self.db
             .run(&[MANIFEST, SESSIONS], Mode::WriteStrict, async |tx| {
                 let existing: Vec<_> = ids.iter().map(|id| tables::request_row(tx, session_id, id)).collect::<Result<_>>()?;
+                let mut stamped = Vec::with_capacity(existing.len());
                 for existing in existing {
-                    if let Some(committed) = tables::decode_row(existing.await?)?.and_then(|row| apply_commit(&row, now)) {
+                    let Some(row) = tables::decode_row(existing.await?)? else { continue };
+                    if let Some(committed) = apply_commit(&row, now) {
                         tables::write_row(tx, &committed)?;
+                        stamped.push(row);
                     }
                 }
-                match state {
-                    Some(state) => tables::write_state(tx, session_id, state),
-                    None => Ok(()),
+                if let Some(state) = state {
+                    tables::write_state(tx, session_id, state)?;
                 }
+                LeftUncommitted::of(&stamped).clear(tx)
             })
             .await
     }
@@ -111,10 +115,12 @@ impl AttachmentManifest for IndexedDbAttachmentManifest {
         let now = now_epoch_ms();
         self.db
             .run(&[MANIFEST, SESSIONS], Mode::WriteStrict, async |tx| {
-                for row in tables::session_rows(tx, session_id).await? {
-                    tables::write_row(tx, &apply_release(&row, now))?;
+                let rows = tables::session_rows(tx, session_id).await?;
+                for row in &rows {
+                    tables::write_row(tx, &apply_release(row, now))?;
                 }
-                tables::delete_state(tx, session_id)
+                tables::delete_state(tx, session_id)?;
+                LeftUncommitted::of(&rows).clear(tx)
             })
             .await
     }

@@ -12,6 +12,7 @@ mod manifest;
 mod schema;
 mod store;
 mod tables;
+mod tombstones;
 
 pub use idb::DataLoss;
 pub use manifest::IndexedDbAttachmentManifest;

@@ -8,6 +8,7 @@ use super::idb::{delete_database, DataLoss, Database, Mode, Tx};
 use super::manifest::IndexedDbAttachmentManifest;
 use super::schema::{self, BYTES, MANIFEST, META, PROBE_STORE, SESSIONS};
 use super::tables;
+use super::tombstones::LeftUncommitted;
 use crate::core::clock::now_epoch_ms;
 use crate::core::error::{AttachmentStoreError, ErrorCode, Result};
 use crate::core::id::{content_id, AttachmentId};
@@ -437,6 +438,7 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                 if let Some(state) = state {
                     tables::write_state(tx, session_id, state)?;
                 }
+                LeftUncommitted::of(&rows).clear(tx)?;
                 Ok(plan.ids)
             })
             .await
@@ -453,18 +455,20 @@ impl AttachmentStore for IndexedDbAttachmentStore {
         self.db
             .run(&[MANIFEST, BYTES, META], Mode::Free, async |tx| {
                 let reads: Vec<_> = ids.iter().map(|id| Ok((tables::request_rows_of(tx, id)?, tables::request_meta(tx, id)?))).collect::<Result<_>>()?;
+                let mut forgotten = Vec::new();
                 for (id, (rows, stored)) in ids.iter().zip(reads) {
                     let rows = tables::decode_rows(rows.await?)?;
                     let stored = tables::decode_meta_held(stored.await?)?;
                     let plan = plan_discard(session_id, id, &rows, stored.as_ref().is_some_and(|(_, plain)| *plain));
                     if plan.forget_row {
                         tables::delete_row(tx, session_id, id)?;
+                        forgotten.extend(rows.into_iter().filter(|row| row.session_id == session_id));
                     }
                     if plan.delete_bytes {
                         tables::delete_attachment(tx, id, stored.map(|(meta, _)| meta.byte_len))?;
                     }
                 }
-                Ok(())
+                LeftUncommitted::of(&forgotten).clear(tx)
             })
             .await
     }
@@ -508,26 +512,35 @@ impl AttachmentStore for IndexedDbAttachmentStore {
                     Some(read) => read.delete_ranges(tx, listed, &plans)?,
                     None => RangeDeletes::default(),
                 };
-                listed
-                    .iter()
-                    .zip(plans)
-                    .map(|(row, plan)| {
-                        let mut deleted_bytes = None;
-                        if plan.delete_bytes {
-                            deleted_bytes = stored.get_mut(&row.attachment_id).and_then(Option::take).map(|(len, _)| len);
-                            if !ranges.attachments {
-                                tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
-                            }
-                        }
-                        for (session_id, id) in plan.forget.iter().filter(|(session_id, _)| !ranges.sessions.contains(session_id)) {
-                            tables::delete_row(tx, session_id, id)?;
-                        }
-                        Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
-                    })
-                    .collect()
+                let outcomes = delete_planned(tx, listed, plans, &mut stored, &ranges)?;
+                // The batch's span, where most of what it forgot was; rows of other sessions
+                // forgotten beyond it lie in a later batch's span.
+                LeftUncommitted::of(listed).clear(tx)?;
+                Ok(outcomes)
             })
             .await
     }
+}
+
+/// Issues a sweep batch's per-item deletes, those `ranges` did not cover.
+fn delete_planned(tx: &Tx, listed: &[AttachmentManifestEntry], plans: Vec<SweepPlan>, stored: &mut HashMap<AttachmentId, Option<(u64, bool)>>, ranges: &RangeDeletes) -> Result<Vec<SweepStepOutcome>> {
+    listed
+        .iter()
+        .zip(plans)
+        .map(|(row, plan)| {
+            let mut deleted_bytes = None;
+            if plan.delete_bytes {
+                deleted_bytes = stored.get_mut(&row.attachment_id).and_then(Option::take).map(|(len, _)| len);
+                if !ranges.attachments {
+                    tables::delete_attachment(tx, &row.attachment_id, deleted_bytes)?;
+                }
+            }
+            for (session_id, id) in plan.forget.iter().filter(|(session_id, _)| !ranges.sessions.contains(session_id)) {
+                tables::delete_row(tx, session_id, id)?;
+            }
+            Ok(SweepStepOutcome { reclaimed_rows: plan.forget.len() as u64, deleted_bytes })
+        })
+        .collect()
 }
 
 /// What a sweep batch reads, inside its transaction, before planning: every manifest row, and the

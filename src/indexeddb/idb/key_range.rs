@@ -47,3 +47,9 @@ pub(crate) fn uncommitted_keys(older_than: f64, after: Option<(f64, &str, &str)>
     };
     range.map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
 }
+
+/// `IDBKeyRange.bound(first, last)` over `byUncommitted` keys `[intentAt, sessionId, attachmentId]`.
+pub(crate) fn uncommitted_between(first: (f64, &str, &str), last: (f64, &str, &str)) -> Result<JsValue> {
+    let key = |(at, session, id): (f64, &str, &str)| -> JsValue { [JsValue::from_f64(at), JsValue::from_str(session), JsValue::from_str(id)].into_iter().collect::<Array>().into() };
+    between_keys(&key(first), &key(last))
+}

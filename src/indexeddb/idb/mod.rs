@@ -25,7 +25,7 @@ pub(crate) use cursor::{rewrite_each, rewrite_each_by_count};
 pub(crate) use database::Database;
 pub use database::DataLoss;
 pub(crate) use factory::delete_database;
-pub(crate) use key_range::{array_of, between, between_keys, keys_after, keys_starting_with, uncommitted_keys};
+pub(crate) use key_range::{array_of, between, between_keys, keys_after, keys_starting_with, uncommitted_between, uncommitted_keys};
 pub(crate) use request::Request;
 pub(crate) use transaction::{Mode, Tx};
 

@@ -104,4 +104,10 @@ impl Index<'_> {
     pub(crate) fn count_in(&self, range: &JsValue) -> Request {
         self.tx.issue(self.raw.count_with_key(range), "counting in an index")
     }
+
+    /// Walks `range` (a `count` whose answer nobody reads) for what walking does to the engine;
+    /// issued and left to the transaction, as a write is.
+    pub(crate) fn walk(&self, range: &JsValue) -> Result<()> {
+        self.raw.count_with_key(range).map(drop).map_err(|error| js_error(error, "reading an index"))
+    }
 }
