@@ -46,11 +46,15 @@ impl AttachmentManifest for DurableObjectAttachmentManifest {
         self.list_uncommitted_page(older_than_epoch_ms, None, usize::MAX).await
     }
 
-    /// One listing of the index of uncommitted rows (built first if rows predate it).
+    /// One listing of the index of uncommitted rows (built first if rows predate it, checked
+    /// once per store object).
     async fn list_uncommitted_page(&self, older_than_epoch_ms: i64, after: Option<&AttachmentManifestEntry>, limit: usize) -> Result<Vec<AttachmentManifestEntry>> {
         self.shared.check_open()?;
-        let shared = Rc::clone(&self.shared);
-        self.shared.storage.transaction(async move |ops| tables::ensure_uncommitted_index(&ops, &shared.keys).await).await?;
+        if !self.shared.uncommitted_indexed.get() {
+            let shared = Rc::clone(&self.shared);
+            self.shared.storage.transaction(async move |ops| tables::ensure_uncommitted_index(&ops, &shared.keys).await).await?;
+            self.shared.uncommitted_indexed.set(true);
+        }
         tables::uncommitted_rows(&self.shared.storage.ops(), &self.shared.keys, older_than_epoch_ms, after, limit).await
     }
 

@@ -50,6 +50,9 @@ pub(crate) struct Shared {
     /// Names this store for [`AttachmentStore::colocation`]: only its own manifest shares it.
     pub(crate) colocation: String,
     closed: Cell<bool>,
+    /// Whether this object's index of uncommitted rows is known to be built (every row write
+    /// keeps it from then on), so listings stop checking its mark.
+    pub(crate) uncommitted_indexed: Cell<bool>,
 }
 
 impl Shared {
@@ -77,7 +80,7 @@ impl DurableObjectAttachmentStore {
         // assume each other's transactions (a counter, not a float: no float formatting in wasm).
         static STORES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let colocation = format!("durable-object:{prefix}:{}", STORES.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        Ok(Self { shared: Rc::new(Shared { storage, keys: Keys::new(prefix), colocation, closed: Cell::new(false) }) })
+        Ok(Self { shared: Rc::new(Shared { storage, keys: Keys::new(prefix), colocation, closed: Cell::new(false), uncommitted_indexed: Cell::new(false) }) })
     }
 
     /// The manifest in the same storage.
