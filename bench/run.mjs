@@ -136,7 +136,7 @@ if (scaleFigures) {
   }
   const sweep = (system) => `${scaleFigures.sweep[system].orphansPerSec} orphans/s, renderer +${(scaleFigures.sweep[system].peakGrowthBytes / 2 ** 20).toFixed(1)} MiB`;
   lines.push("", `sweep of ${scaleFigures.memory.sweepOrphans.toLocaleString("en")} orphans: web-attachments ${sweep("web-attachments")}; raw IndexedDB ${sweep("raw-indexeddb")}`);
-  for (const row of scaleFigures.amongRows) lines.push(`${row.workload}: cost among ${scaleFigures.rowCounts.at(-1).toLocaleString("en")} / among ${scaleFigures.rowCounts[0].toLocaleString("en")} committed rows: ${row.costRatio.toFixed(2)}`);
+  for (const row of scaleFigures.amongRows) lines.push(`${row.system}, ${row.workload}: cost among ${scaleFigures.rowCounts.at(-1).toLocaleString("en")} / among ${scaleFigures.rowCounts[0].toLocaleString("en")} committed rows: ${row.costRatio.toFixed(2)}`);
 }
 lines.push(`package, what a browser loads: wasm ${kib(size.wasmBytes)} KiB (${kib(size.wasmGzipBytes)} KiB gzipped), JS ${kib(size.jsBytes)} KiB (${kib(size.jsGzipBytes)} KiB gzipped); total ${kib(size.wasmGzipBytes + size.jsGzipBytes)} KiB gzipped`);
 lines.push(`workerd's wasm (with the Durable Object store): ${kib(size.workerdWasmBytes)} KiB (${kib(size.workerdWasmGzipBytes)} KiB gzipped)`);

@@ -7,6 +7,9 @@ import { IndexedDbAttachmentStore, reclaimOrphanedAttachments } from "/dist/inde
 const request = (r) => new Promise((ok, ko) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => ko(r.error))));
 const done = (tx) => new Promise((ok, ko) => ((tx.oncomplete = ok), (tx.onabort = () => ko(tx.error))));
 
+/** The SHA-256 of each of `items`, in hex: the ids raw IndexedDB keys them by, as web-attachments does. */
+const sha256Hex = (items) => Promise.all(items.map(async (bytes) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")));
+
 /** Item `i`'s 1 KiB: distinct, incompressible enough. */
 function item(i, size = 1024) {
   const bytes = new Uint8Array(size);
@@ -26,7 +29,7 @@ const raw = {
     this.db = await request(r);
   },
   async putMany(items) {
-    const ids = await Promise.all(items.map(async (bytes) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")));
+    const ids = await sha256Hex(items);
     const tx = this.db.transaction(["bytes", "meta"], "readwrite");
     items.forEach((bytes, i) => (tx.objectStore("bytes").put(bytes.slice().buffer, ids[i]), tx.objectStore("meta").put({ id: ids[i], mediaType: "application/octet-stream", byteLen: bytes.length }, ids[i])));
     await done(tx);
@@ -84,13 +87,16 @@ export async function grow(n, size = 1024) {
   return next;
 }
 
+/** How many new items `measure` has put: each of its puts stores bytes never stored before. */
+let measuredPuts = 0;
+
 /** Microseconds per operation of each kind, each system, over `count` operations (interleaved). */
 export async function measure(count, size = 1024) {
   const times = {};
   const add = (name, op, us) => ((times[name] ??= {}), (times[name][op] = (times[name][op] ?? 0) + us));
   for (let k = 0; k < count; k++) {
     const pick = Math.floor(Math.random() * next);
-    const fresh = item(1e9 + next + k, size);
+    const fresh = item(1e9 + measuredPuts++, size);
     const order = Object.entries(systems);
     for (const [name, system] of k % 2 ? order.reverse() : order) {
       const id = ids[name][pick];
@@ -124,7 +130,7 @@ const rawSweep = {
     this.db = await request(r);
   },
   async plant(items) {
-    const ids = await Promise.all(items.map(async (bytes) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")));
+    const ids = await sha256Hex(items);
     const tx = this.db.transaction(["bytes", "meta", "rows"], "readwrite");
     const now = Date.now();
     items.forEach((bytes, i) => {
@@ -198,7 +204,7 @@ const rawRows = {
     this.db = await request(r);
   },
   async putMany(session, items) {
-    const ids = await Promise.all(items.map(async (bytes) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("")));
+    const ids = await sha256Hex(items);
     const tx = this.db.transaction(["bytes", "meta", "rows"], "readwrite");
     const now = Date.now();
     items.forEach((bytes, i) => {

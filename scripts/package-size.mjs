@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 
 /**
  * The budget `npm test` holds the browser package to. Issue 17 asks for 72 KiB; the package is
- * 183 KiB today (what each layer costs: bench/README.md), so this budget stops it from growing
+ * 184.4 KiB today (what each layer costs: bench/README.md), so this budget stops it from growing
  * while that target is out of reach. Lower it with every cut.
  */
 export const SIZE_BUDGET_GZIP_BYTES = 185 * 1024;
