@@ -39,10 +39,7 @@ pub(crate) fn keys_after(key: &str) -> Result<JsValue> {
 pub(crate) fn uncommitted_keys(older_than: f64, after: Option<(f64, &str, &str)>) -> Result<JsValue> {
     let upper: Array = [JsValue::from_f64(older_than), Array::new().into()].into_iter().collect();
     let range = match after {
-        Some((at, session, id)) => {
-            let lower: Array = [JsValue::from_f64(at), JsValue::from_str(session), JsValue::from_str(id)].into_iter().collect();
-            web_sys::IdbKeyRange::bound_with_lower_open_and_upper_open(&lower, &upper, true, false)
-        }
+        Some(after) => web_sys::IdbKeyRange::bound_with_lower_open_and_upper_open(&uncommitted_key(after), &upper, true, false),
         None => web_sys::IdbKeyRange::upper_bound(&upper),
     };
     range.map(JsValue::from).map_err(|error| js_error(error, "building a key range"))
@@ -50,6 +47,10 @@ pub(crate) fn uncommitted_keys(older_than: f64, after: Option<(f64, &str, &str)>
 
 /// `IDBKeyRange.bound(first, last)` over `byUncommitted` keys `[intentAt, sessionId, attachmentId]`.
 pub(crate) fn uncommitted_between(first: (f64, &str, &str), last: (f64, &str, &str)) -> Result<JsValue> {
-    let key = |(at, session, id): (f64, &str, &str)| -> JsValue { [JsValue::from_f64(at), JsValue::from_str(session), JsValue::from_str(id)].into_iter().collect::<Array>().into() };
-    between_keys(&key(first), &key(last))
+    between_keys(&uncommitted_key(first), &uncommitted_key(last))
+}
+
+/// A `byUncommitted` key: `[intentAt, sessionId, attachmentId]`.
+fn uncommitted_key((at, session, id): (f64, &str, &str)) -> JsValue {
+    [JsValue::from_f64(at), JsValue::from_str(session), JsValue::from_str(id)].into_iter().collect::<Array>().into()
 }
