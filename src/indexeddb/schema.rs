@@ -36,6 +36,10 @@
 //!   sweep's candidates, oldest first, and no committed row: listing them a page at a time and
 //!   counting them read nothing else. The upgrade adds the property to every uncommitted row.
 //!
+//! Version 6:
+//! - `manifest` loses the index `byIntentAt`: since version 5 the sweep and `listUncommitted` read
+//!   `byUncommitted`, so `byIntentAt` was written on every row write and read by nothing.
+//!
 //! To change the layout: bump [`VERSION`] and add a step to [`upgrade`] that brings version N-1 to
 //! N. A fresh database runs every step in order; an existing one runs only the missing ones.
 
@@ -45,7 +49,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters, IdbTran
 use super::idb::{array_of, rewrite_each, rewrite_each_by_count};
 
 /// The schema version this library writes.
-pub(crate) const VERSION: u32 = 5;
+pub(crate) const VERSION: u32 = 6;
 
 /// Object store of attachment bytes.
 pub(crate) const BYTES: &str = "bytes";
@@ -55,8 +59,8 @@ pub(crate) const META: &str = "meta";
 pub(crate) const MANIFEST: &str = "manifest";
 /// Index of `MANIFEST` by `attachmentId`.
 pub(crate) const BY_ATTACHMENT: &str = "byAttachment";
-/// Index of `MANIFEST` by `intentAtEpochMs`.
-pub(crate) const BY_INTENT_AT: &str = "byIntentAt";
+/// Index of `MANIFEST` by `intentAtEpochMs` (versions 1-5; dropped by version 6).
+const BY_INTENT_AT: &str = "byIntentAt";
 /// Index of `MANIFEST` by `[uncommittedAt, sessionId, attachmentId]`: uncommitted rows only (version 5).
 pub(crate) const BY_UNCOMMITTED: &str = "byUncommitted";
 /// Object store of session states (version 3).
@@ -100,6 +104,9 @@ pub(crate) fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, old_version: u32) -
         if old_version > 0 {
             rewrite_each(&rows, crate::records::with_uncommitted_field)?;
         }
+    }
+    if old_version < 6 {
+        tx.object_store(MANIFEST)?.delete_index(BY_INTENT_AT)?;
     }
     Ok(())
 }

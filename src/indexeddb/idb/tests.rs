@@ -173,3 +173,12 @@ fn dom_exceptions_map_to_contract_codes_and_keep_their_cause() {
     assert_eq!(js_error(exception("UnknownError"), "x").code(), ErrorCode::Backend);
     assert_eq!(js_error(JsValue::from_str("AbortError"), "x").message(), "IndexedDB failed x: AbortError");
 }
+
+#[wasm_bindgen_test]
+async fn the_manifest_keeps_only_the_indexes_something_reads() {
+    let db = fresh("indexes").await;
+    let manifest = db.raw.borrow().transaction_with_str(schema::MANIFEST).unwrap().object_store(schema::MANIFEST).unwrap();
+    // `indexNames` is a DOMStringList: array-like, sorted.
+    let names: Vec<String> = js_sys::Array::from(&Reflect::get(&manifest, &"indexNames".into()).unwrap()).iter().filter_map(|name| name.as_string()).collect();
+    assert_eq!(names, [schema::BY_ATTACHMENT, schema::BY_UNCOMMITTED], "every index costs a write per row write");
+}
