@@ -119,6 +119,10 @@ async function render() {
   $("#session-select").replaceChildren(...[...bySession.keys()].map((id) => new Option(id, id, false, id === selectedSession)));
 
   const states = new Map(await Promise.all([...bySession.keys()].map(async (id) => [id, await store.sessionState(id)])));
+  // A render replaces the note fields: whoever is typing in one (a person, a test's fill) keeps
+  // the focus and the caret in its successor, so no keystroke lands outside it.
+  const typing = document.activeElement?.matches?.(".session .note") ? document.activeElement : undefined;
+  const typingIn = typing?.closest(".session").dataset.session;
   $("#session-list").replaceChildren(...[...bySession].map(([id, rows]) => {
     const pending = rows.filter((r) => r.committedAtEpochMs === undefined);
     const state = states.get(id);
@@ -157,6 +161,8 @@ async function render() {
     line.querySelector(".session-head").append(commit, release);
     return line;
   }));
+  const successor = typingIn === undefined ? undefined : [...$("#session-list").children].find((line) => line.dataset.session === typingIn)?.querySelector(".note");
+  if (successor) (successor.focus(), successor.setSelectionRange(typing.selectionStart, typing.selectionEnd));
 
   objectUrls.splice(0).forEach(URL.revokeObjectURL);
   $("#count").textContent = `(${refs.length})`;

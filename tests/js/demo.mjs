@@ -60,6 +60,19 @@ export async function driveDemo(browser, origin) {
     await page.waitForFunction(() => document.querySelector(".thumb img")?.naturalWidth === 160, null, { timeout: 10_000 });
     expect((await page.locator(".card", { hasText: "sunset.png" }).textContent()).includes("160×100"), "image dimensions shown");
   });
+  await check("a re-render while someone types in a note (the service worker taking over) keeps the focus and every keystroke", async () => {
+    const note = page.locator('.session[data-session="conversation-1"] .note');
+    await note.click();
+    await page.keyboard.type("sunset");
+    // What the page does when its service worker takes control, at whatever moment that comes.
+    await page.evaluate(() => {
+      document.querySelector('.session[data-session="conversation-1"]').dataset.before = "";
+      navigator.serviceWorker.dispatchEvent(new Event("controllerchange"));
+    });
+    await page.waitForFunction(() => !("before" in document.querySelector('.session[data-session="conversation-1"]').dataset), null, { timeout: 10_000 });
+    await page.keyboard.type(" ideas");
+    expect((await note.inputValue()) === "sunset ideas", `the note holds every keystroke: ${await note.inputValue()}`);
+  });
   await check("commit marks the session's attachments committed and saves its note as the session's state", async () => {
     await page.fill('.session[data-session="conversation-1"] .note', "sunset ideas");
     await page.click('.session[data-session="conversation-1"] .commit');
