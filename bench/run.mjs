@@ -1,6 +1,7 @@
 // `npm run bench`: bundles the bench page (comparison libraries from node_modules, the package
 // from dist/), runs it in headless Chromium, prints the table and writes bench/results.json.
 //   node bench/run.mjs [--rounds N] [--scale X]    (scale < 1: a quick smoke run, not for quoting)
+//   node bench/run.mjs --only scale [--parts calls,sweep,rows]   (some of the scale bench's parts)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -25,6 +26,12 @@ const large = !only || only.includes("memory");
 // `scale` is bench/scale.mjs (stores grown to 100,000 attachments, a sweep of 100,000 orphans,
 // 1,000,000 manifest rows); `--only scale` runs that alone.
 const scaleRun = !only || only.includes("scale");
+// Its parts: the calls at three store sizes, the sweep of 100,000 orphans, the manifest rows (the
+// longest: about an hour to grow 1,000,000 rows on 2 cores). Each part's figures replace only its own.
+const scaleParts = text("--parts")?.split(",") ?? ["calls", "sweep", "rows"];
+if (text("--parts") && (only?.join() !== "scale" || scaleParts.some((part) => !["calls", "sweep", "rows"].includes(part)))) {
+  throw new Error("--parts goes with --only scale, and names some of calls,sweep,rows");
+}
 const pageRun = !only || only.some((workload) => workload !== "memory" && workload !== "scale");
 
 mkdirSync(out, { recursive: true });
@@ -80,12 +87,16 @@ let scaleFigures;
 if (scaleRun) {
   // At a smoke scale, a bench of small stores: it works, the figures are not for quoting.
   const smoke = scale < 1 ? ["--sizes", "100,200", "--ops", "10", "--orphans", "600", "--rows", "100,1100"] : [];
-  const printed = execFileSync(process.execPath, [join(root, "bench/scale.mjs"), ...smoke], { cwd: root, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 }).toString();
+  const printed = execFileSync(process.execPath, [join(root, "bench/scale.mjs"), ...smoke, "--parts", scaleParts.join()], { cwd: root, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 }).toString();
   scaleFigures = JSON.parse(printed);
-  Object.assign(result.memory, scaleFigures.memory);
+  if (scaleParts.includes("sweep")) Object.assign(result.memory, scaleFigures.memory);
 }
+// The scale bench's figures, published in two parts: the calls and the sweep (`scale`,
+// `scaleDetail`), the manifest rows (`manifestRows`).
+const { rowCounts, rows: rowFigures, growth, amongRows, ...callFigures } = scaleFigures ?? {};
+const callsRun = scaleParts.includes("calls") && scaleParts.includes("sweep");
 
-const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion || largeFigures?.chromium, date: new Date().toISOString() };
+const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), chromium: chromiumVersion || largeFigures?.chromium || scaleFigures?.chromium, date: new Date().toISOString() };
 // References are not compared systems: the same-layout floor and the transfer puts are reported
 // apart, opt-in ones only appear in the table of a filtered run.
 const REFERENCE = "raw-indexeddb-same-layout";
@@ -99,7 +110,9 @@ const LABELS = {
 const rows = result.rows.filter((row) => !result.references.includes(row.system));
 const layoutFloor = result.rows.filter((row) => row.system === REFERENCE);
 const transferPuts = result.rows.filter((row) => row.system === TRANSFER);
-const results = { machine, command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`, rounds, workScale: scale, scale: scaleFigures?.scale, scaleDetail: scaleFigures, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, large: largeFigures, size };
+const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
+const manifestRows = scaleFigures && { machine, command, rowCounts, rows: rowFigures, growth, amongRows };
+const results = { machine, command, rounds, workScale: scale, scale: scaleFigures?.scale, scaleDetail: callFigures, manifestRows, rows, layoutFloor, transferPuts, hash: result.hash, memory: result.memory, large: largeFigures, size };
 
 const fmt = (n, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
 const lines = ["| workload | system | ops/s | MB/s | × raw IndexedDB | samples' range |", "|---|---|---:|---:|---:|---:|"];
@@ -127,16 +140,21 @@ if (largeFigures) {
   lines.push("", `× plain IndexedDB (median of ${largeFigures.ratios.rounds.put300MiB.length} rounds): 300 MiB put ${largeFigures.ratios.put300MiB.toFixed(2)}, getBlob ${largeFigures.ratios.getBlob.toFixed(2)}`);
   lines.push(`workerd, ${(largeFigures.workerd.bytes / 1e6).toFixed(0)} MB through the example service: PUT +${mib(largeFigures.workerd.putPeakGrowthBytes)}, GET +${mib(largeFigures.workerd.getPeakGrowthBytes)} (peak resident growth)`);
 }
-if (scaleFigures) {
+if (scaleFigures && scaleParts.includes("calls")) {
   const [few, many] = [scaleFigures.sizes[0], scaleFigures.sizes.at(-1)];
   lines.push("", `| cost at ${many.toLocaleString("en")} / at ${few.toLocaleString("en")} attachments (1.0 is flat) | web-attachments | raw IndexedDB |`, "|---|---:|---:|");
   for (const workload of [...new Set(scaleFigures.scale.map((row) => row.workload))]) {
     const cell = (system) => scaleFigures.scale.find((row) => row.system === system && row.workload === workload)?.costRatio100kTo1k.toFixed(2) ?? "-";
     lines.push(`| ${workload} | ${cell("web-attachments")} | ${cell("raw-indexeddb")} |`);
   }
+}
+if (scaleFigures && scaleParts.includes("sweep")) {
   const sweep = (system) => `${scaleFigures.sweep[system].orphansPerSec} orphans/s, renderer +${(scaleFigures.sweep[system].peakGrowthBytes / 2 ** 20).toFixed(1)} MiB`;
   lines.push("", `sweep of ${scaleFigures.memory.sweepOrphans.toLocaleString("en")} orphans: web-attachments ${sweep("web-attachments")}; raw IndexedDB ${sweep("raw-indexeddb")}`);
-  for (const row of scaleFigures.amongRows) lines.push(`${row.system}, ${row.workload}: cost among ${scaleFigures.rowCounts.at(-1).toLocaleString("en")} / among ${scaleFigures.rowCounts[0].toLocaleString("en")} committed rows: ${row.costRatio.toFixed(2)}`);
+}
+if (scaleFigures && scaleParts.includes("rows")) {
+  for (const row of amongRows) lines.push(`${row.system}, ${row.workload}: cost among ${rowCounts.at(-1).toLocaleString("en")} / among ${rowCounts[0].toLocaleString("en")} committed rows: ${row.costRatio.toFixed(2)}`);
+  for (const [system, steps] of Object.entries(growth)) lines.push(`${system}: committed rows grown ${steps.map(({ to, ms }) => `to ${to.toLocaleString("en")} in ${(ms / 1000).toFixed(0)} s`).join(", ")}`);
 }
 lines.push(`package, what a browser loads: wasm ${kib(size.wasmBytes)} KiB (${kib(size.wasmGzipBytes)} KiB gzipped), JS ${kib(size.jsBytes)} KiB (${kib(size.jsGzipBytes)} KiB gzipped); total ${kib(size.wasmGzipBytes + size.jsGzipBytes)} KiB gzipped`);
 lines.push(`workerd's wasm (with the Durable Object store): ${kib(size.workerdWasmBytes)} KiB (${kib(size.workerdWasmGzipBytes)} KiB gzipped)`);
@@ -154,7 +172,8 @@ if (!filters && scale === 1) {
   const published = JSON.parse(readFileSync(join(root, "bench/results.json"), "utf8"));
   published.memory = { ...published.memory, ...results.memory };
   if (largeFigures) published.large = { machine, command: results.command, ...largeFigures };
-  if (scaleFigures) Object.assign(published, { scale: scaleFigures.scale, scaleDetail: { machine, command: results.command, ...scaleFigures } });
+  if (scaleFigures && callsRun) Object.assign(published, { scale: scaleFigures.scale, scaleDetail: { machine, command, ...callFigures } });
+  if (scaleFigures && scaleParts.includes("rows")) published.manifestRows = manifestRows;
   writeFileSync(join(root, "bench/results.json"), JSON.stringify(published, null, 2) + "\n");
   console.log(`wrote the ${only.join(" and ")} figures into bench/results.json`);
 } else console.log("a filtered or scaled run: bench/results.json left as it was (the table is in target/bench/table.md)");

@@ -12,8 +12,12 @@ const sha256Hex = (items) => Promise.all(items.map(async (bytes) => [...new Uint
 
 /** Item `i`'s 1 KiB: distinct, incompressible enough. */
 function item(i, size = 1024) {
+  // Distinct bytes for distinct i: an odd multiplier and xorshift are both one-to-one on 32 bits.
+  // (A plain `i * 2654435761` loses its low bits to rounding above 2^53, and ids from 2e9 up
+  // then shared their bytes: an orphan with a committed row's bytes is rightly not reclaimed.)
+  if (!(i >= 0 && i < 2 ** 32 - 1)) throw new RangeError(`item ${i}: 0 to 2^32 - 2`);
   const bytes = new Uint8Array(size);
-  let x = (i * 2654435761) >>> 0 || 1;
+  let x = Math.imul(i + 1, 2654435761) >>> 0; // never 0, which xorshift would keep at 0
   for (let k = 0; k < size; k += 4) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
     bytes[k] = x; bytes[k + 1] = x >>> 8; bytes[k + 2] = x >>> 16; bytes[k + 3] = x >>> 24;

@@ -4,10 +4,14 @@
 //   and 100,000 attachments, of 1 KiB and of 100 KiB; cost ratio = time per operation at the
 //   largest size / at the smallest (1.0 is flat);
 // - a sweep of 100,000 orphans: throughput, and the renderer's peak memory growth (from /proc);
-// - a 100-row page of listUncommitted and a sweep of 100 orphans among 1,000 and among 100,000
-//   committed manifest rows.
+// - a 100-row page of listUncommitted and a sweep of 100 orphans among 1,000, 100,000 and
+//   1,000,000 committed manifest rows.
 //   node bench/scale.mjs [--sizes 1000,10000,100000] [--item-sizes 1024,102400] [--ops 300]
-//                        [--orphans 100000] [--rows 1000,100000]      (prints JSON)
+//                        [--orphans 100000] [--rows 1000,100000,1000000] [--parts calls,sweep,rows]
+//                        [--systems web-attachments,raw-indexeddb]
+//   (prints JSON; `--parts` runs some of the parts, as `npm run bench -- --only scale --parts rows`
+//   does; `--systems` some systems in the sweep and rows parts, for a quick look or an A/B of two
+//   builds: not for results.json)
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { serve } from "../scripts/serve.mjs";
@@ -22,18 +26,23 @@ const sizes = numbers("--sizes", "1000,10000,100000");
 const itemSizes = numbers("--item-sizes", "1024,102400");
 const ops = Number(text("--ops", "300"));
 const orphans = Number(text("--orphans", "100000"));
-// 1,000,000 rows (`--rows 1000,1000000`) took over 33 minutes to grow on 2 cores: not by default.
-const rowCounts = numbers("--rows", "1000,100000");
-const log = (...parts) => console.error("[bench scale]", ...parts);
+// The longest part: growing 1,000,000 rows takes about 40 minutes for web-attachments and 20 for
+// raw IndexedDB on 2 cores (bench/README.md).
+const rowCounts = numbers("--rows", "1000,100000,1000000");
+const parts = text("--parts", "calls,sweep,rows").split(",");
+const systems = text("--systems", "web-attachments,raw-indexeddb").split(",");
+const log = (...words) => console.error("[bench scale]", ...words);
 const KiB = 1024;
 
 const server = await serve({ mounts: { "/bench": join(root, "bench"), "/dist": join(root, "dist") } });
 const profile = join(root, "target/bench-scale");
+let chromium;
 /** A fresh Chromium on a fresh persistent profile, on the scale page. */
 async function launch() {
   rmSync(profile, { recursive: true, force: true });
   mkdirSync(profile, { recursive: true });
   const browser = await chromiumOn(profile);
+  chromium = browser.version;
   await browser.goto(`http://127.0.0.1:${server.address().port}/bench/scale.html`);
   for (let i = 0; !(await browser.evaluate("!!window.scale")); i++) {
     if (i > 100) throw new Error("the scale page did not load");
@@ -56,7 +65,7 @@ function ratios(at, small, large, workload = (name) => name) {
 
 const scale = [];
 const at = {};
-for (const itemSize of itemSizes) {
+for (const itemSize of parts.includes("calls") ? itemSizes : []) {
   const browser = await launch();
   try {
     at[itemSize] = {};
@@ -78,7 +87,7 @@ for (const itemSize of itemSizes) {
 
 // The sweep of `orphans` orphans, each system in a browser of its own (the peak is the renderer's).
 const sweep = {};
-for (const system of ["web-attachments", "raw-indexeddb"]) {
+for (const system of parts.includes("sweep") ? systems : []) {
   const browser = await launch();
   try {
     const started = Date.now();
@@ -97,13 +106,23 @@ for (const system of ["web-attachments", "raw-indexeddb"]) {
 // A few orphans among many committed rows, each system in a browser of its own (Chromium keeps
 // an origin's databases in one LevelDB).
 const rows = Object.fromEntries(rowCounts.map((n) => [n, {}]));
-for (const system of ["web-attachments", "raw-indexeddb"]) {
+/** Per system, each growth step: `{ from, to, ms }` (its putMany and commit get dearer too). */
+const growth = {};
+for (const system of parts.includes("rows") ? systems : []) {
   const browser = await launch();
   try {
+    let grown = 0;
     for (const n of rowCounts) {
-      const started = Date.now();
-      await browser.evaluate(`window.scale.growCommittedRows(${JSON.stringify(system)}, ${n})`);
-      log(`${system}: committed rows grown to ${n} in ${Date.now() - started} ms`);
+      // In steps of 100,000, so that a growth that slows down shows in the log.
+      while (grown < n) {
+        const started = Date.now();
+        const step = Math.min(n, grown + 100_000);
+        await browser.evaluate(`window.scale.growCommittedRows(${JSON.stringify(system)}, ${step})`);
+        const ms = Date.now() - started;
+        (growth[system] ??= []).push({ from: grown, to: step, ms });
+        log(`${system}: committed rows grown from ${grown} to ${step} in ${ms} ms`);
+        grown = step;
+      }
       rows[n][system] = await browser.evaluate(`window.scale.orphansAmongRows(${JSON.stringify(system)}, 5)`);
       log(`${system}, ${n} committed rows: ${JSON.stringify(rows[n][system])}`);
     }
@@ -111,6 +130,6 @@ for (const system of ["web-attachments", "raw-indexeddb"]) {
     await browser.close();
   }
 }
-const amongRows = ratios(rows, rowCounts[0], rowCounts.at(-1)).map(({ system, workload, opsPerSecAt1k, opsPerSecAt100k, costRatio100kTo1k }) => ({ system, workload: `${workload}-among-committed-rows`, opsPerSecAtFewRows: opsPerSecAt1k, opsPerSecAtManyRows: opsPerSecAt100k, costRatio: costRatio100kTo1k }));
+const amongRows = !parts.includes("rows") ? [] : ratios(rows, rowCounts[0], rowCounts.at(-1)).map(({ system, workload, opsPerSecAt1k, opsPerSecAt100k, costRatio100kTo1k }) => ({ system, workload: `${workload}-among-committed-rows`, opsPerSecAtFewRows: opsPerSecAt1k, opsPerSecAtManyRows: opsPerSecAt100k, costRatio: costRatio100kTo1k }));
 server.close();
-console.log(JSON.stringify({ sizes, itemSizes, ops, rowCounts, at, scale, sweep, rows, amongRows, memory: { sweep100kPeakBytes: sweep["web-attachments"].peakGrowthBytes, sweepOrphans: orphans } }, null, 2));
+console.log(JSON.stringify({ chromium, sizes, itemSizes, ops, rowCounts, at, scale, sweep, rows, growth, amongRows, memory: { sweep100kPeakBytes: sweep["web-attachments"]?.peakGrowthBytes, sweepOrphans: orphans } }, null, 2));

@@ -40,7 +40,7 @@ async function groupGone(group) {
 }
 
 /**
- * Chromium on `profile`: `{ goto, evaluate, cdp, kill, close, pid }`. The browser binary itself,
+ * Chromium on `profile`: `{ goto, evaluate, cdp, kill, close, pid, version }`. The browser binary itself,
  * not Debian's `/usr/bin/chromium` wrapper script (a kill must reach the browser), in a process
  * group of its own, so that a kill takes its renderers and storage service with it.
  */
@@ -64,6 +64,7 @@ export async function chromiumOn(profile) {
   return {
     kind: "chromium",
     pid: child.pid,
+    version: browser.version(),
     goto: (url) => page.goto(url),
     evaluate: (script) => page.evaluate(script),
     cdp: () => context.newCDPSession(page),
