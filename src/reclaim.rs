@@ -13,6 +13,8 @@ pub const SWEEP_PAGE_ROWS: usize = 500;
 #[derive(Default)]
 pub struct ReclaimOptions<'a> {
     /// Called with `(0, total)` first, then after each step or batch of steps with `(done, total)`.
+    /// Only a sweep with a callback counts its candidates first (on a Durable Object a count
+    /// reads every candidate).
     pub on_progress: Option<&'a mut dyn FnMut(u64, u64)>,
     /// Checked before the sweep reads anything and before each step or batch; when it returns true
     /// the sweep stops and fails with [`ReclaimOptions::ABORTED`]. Rows already handled stay
@@ -46,7 +48,10 @@ pub async fn reclaim_orphaned_attachments(
     if aborted() {
         return Err(AttachmentStoreError::backend(ReclaimOptions::ABORTED));
     }
-    let total = manifest.count_uncommitted(older_than_epoch_ms).await?;
+    let total = match options.on_progress {
+        Some(_) => manifest.count_uncommitted(older_than_epoch_ms).await?,
+        None => 0,
+    };
     let mut report = AttachmentReclamationReport::default();
     let mut done = 0;
     let mut progress = |done: u64| {

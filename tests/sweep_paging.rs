@@ -20,6 +20,7 @@ struct Watched {
     pages: bool,
     largest_read: Cell<usize>,
     reads: Cell<usize>,
+    counts: Cell<usize>,
 }
 
 impl Watched {
@@ -48,6 +49,7 @@ impl AttachmentManifest for Watched {
         Ok(self.saw(self.inner.list_uncommitted_page(older_than_epoch_ms, after, limit).await?))
     }
     async fn count_uncommitted(&self, older_than_epoch_ms: i64) -> Result<u64> {
+        self.counts.set(self.counts.get() + 1);
         self.inner.count_uncommitted(older_than_epoch_ms).await
     }
     async fn forget(&self, attachment_id: &AttachmentId, session_id: Option<&str>) -> Result<()> {
@@ -67,7 +69,7 @@ const KEPT: usize = 40;
 /// A store holding `ORPHANS` uncommitted session puts and `KEPT` committed ones.
 fn filled(pages: bool) -> (InMemoryAttachmentStore, Watched, Vec<AttachmentId>) {
     let store = InMemoryAttachmentStore::new();
-    let manifest = Watched { inner: store.manifest(), pages, largest_read: Cell::new(0), reads: Cell::new(0) };
+    let manifest = Watched { inner: store.manifest(), pages, largest_read: Cell::new(0), reads: Cell::new(0), counts: Cell::new(0) };
     let meta = AttachmentCreateMeta::new("application/octet-stream").unwrap();
     let mut kept = Vec::new();
     block_on(async {
@@ -119,4 +121,15 @@ fn a_manifest_that_ignores_paging_is_swept_once_and_completely() {
     assert_eq!(report.deleted_count, ORPHANS as u64);
     assert_eq!(manifest.reads.get(), 2, "the whole list, then one more read that finds nothing after it");
     assert_eq!(block_on(store.list()).unwrap().len(), KEPT);
+}
+
+#[test]
+fn only_a_sweep_that_reports_progress_counts_its_candidates() {
+    let (store, manifest, _) = filled(true);
+    let report = block_on(reclaim_orphaned_attachments(&manifest, &store, i64::MAX, ReclaimOptions::default())).unwrap();
+    assert_eq!(report.deleted_count, ORPHANS as u64);
+    assert_eq!(manifest.counts.get(), 0, "a sweep without on_progress read its candidates once more to count them");
+    let (store, manifest, _) = filled(true);
+    sweep(&store, &manifest);
+    assert_eq!(manifest.counts.get(), 1);
 }

@@ -40,6 +40,11 @@ impl Controls {
         Ok(controls)
     }
 
+    /// Whether the caller passed `onProgress` (without it, a sweep need not count its candidates).
+    pub(crate) fn wants_progress(&self) -> bool {
+        self.on_progress.is_some()
+    }
+
     /// Calls `onProgress(done, total)`; if it throws, the call stops with that error.
     pub(crate) fn progress(&self, done: u64, total: u64) {
         if let Some(callback) = &self.on_progress {

@@ -50,7 +50,8 @@ pub fn reclaim(manifest: JsValue, store: JsValue, older_than_epoch_ms: JsValue, 
         let controls = Controls::read(&options)?;
         let mut on_progress = |done, total| controls.progress(done, total);
         let is_aborted = || controls.should_stop();
-        let options = ReclaimOptions { on_progress: Some(&mut on_progress), is_aborted: Some(&is_aborted) };
+        let on_progress: Option<&mut dyn FnMut(u64, u64)> = if controls.wants_progress() { Some(&mut on_progress) } else { None };
+        let options = ReclaimOptions { on_progress, is_aborted: Some(&is_aborted) };
         let outcome = reclaim_orphaned_attachments(&manifest, &store, older_than, options).await;
         Ok(controls.finish(outcome)?.to_js())
     })
